@@ -1,0 +1,108 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Wharf",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "wharf", targets: ["wharf"]),
+        .library(name: "SFTPProtocol", targets: ["SFTPProtocol"]),
+        .library(name: "WharfServer", targets: ["WharfServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssh.git", from: "0.15.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure protocol codec: bytes in, values out.
+        .target(
+            name: "SFTPProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Storage abstraction, the home jail, errors and their protocol mapping.
+        .target(
+            name: "WharfCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // POSIX storage: every blocking call runs on a thread pool, never on an event loop.
+        .target(
+            name: "WharfStorage",
+            dependencies: [
+                "WharfCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The user database: SQLite, scrypt password hashes, authorized keys.
+        .target(
+            name: "WharfUsers",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // One SFTP session: handle table, dispatch table, no sockets.
+        .target(
+            name: "SFTPServer",
+            dependencies: [
+                "SFTPProtocol", "WharfCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // NIOSSH glue: host keys, authentication, the "sftp" subsystem.
+        .target(
+            name: "SSHTransport",
+            dependencies: [
+                "SFTPProtocol", "SFTPServer", "WharfCore", "WharfStorage", "WharfUsers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Composition: configuration, services, the stdio sftp-server.
+        .target(
+            name: "WharfServer",
+            dependencies: [
+                "SFTPProtocol", "SFTPServer", "SSHTransport", "WharfCore", "WharfStorage", "WharfUsers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "wharf",
+            dependencies: [
+                "WharfServer", "WharfUsers", "SFTPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SFTPProtocolTests",
+            dependencies: ["SFTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "WharfCoreTests",
+            dependencies: ["WharfCore", "WharfStorage"]
+        ),
+        .testTarget(
+            name: "WharfUsersTests",
+            dependencies: ["WharfUsers"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `wharf` command line. Thin: it parses arguments and calls into the library targets.
+@main
+struct Wharf: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wharf",
+        abstract: "File transfer server and client: SFTP over SSH, a drop-in sftp-server.",
+        subcommands: [ServeCommand.self, UserCommand.self, SFTPServerCommand.self]
+    )
+}
