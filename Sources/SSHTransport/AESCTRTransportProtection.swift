@@ -1,0 +1,238 @@
+import Crypto
+import NIOCore
+import NIOSSH
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The transport protection schemes Wharf offers, in order of preference.
+///
+/// NIOSSH's own AES-GCM schemes come first; the AES-CTR + HMAC-SHA2-256 schemes follow for clients
+/// without AES-GCM (libssh2 before 1.11, hence curl's `sftp://` on Debian 12).
+///
+/// A CTR scheme is only chosen when the client also offers the MAC `hmac-sha2-256`: NIOSSH ties one
+/// MAC to one cipher, and advertises the MAC names of the schemes it is given.
+public enum WharfTransportProtection {
+    private static let sendableSchemes: [(NIOSSHTransportProtection & _NIOSSHSendableMetatype).Type] =
+        Constants.bundledTransportProtectionSchemes + [
+            AES256CTRHMACSHA256TransportProtection.self,
+            AES128CTRHMACSHA256TransportProtection.self,
+        ]
+
+    /// AES-GCM (NIOSSH's defaults) first, then `aes256-ctr` and `aes128-ctr` with `hmac-sha2-256`.
+    /// Pass to `SSHServerConfiguration.transportProtectionSchemes`.
+    public static var schemes: [NIOSSHTransportProtection.Type] {
+        Self.sendableSchemes
+    }
+}
+
+/// Errors from the AES-CTR transport protection schemes.
+public enum AESCTRTransportProtectionError: Error, Hashable, Sendable {
+    /// An encryption key is not the size the cipher needs.
+    case invalidKeySize
+    /// An IV is not 16 bytes.
+    case invalidIVSize
+    /// A MAC key is not 32 bytes.
+    case invalidMACKeySize
+    /// A packet (length field included) is shorter than 16 bytes, not a multiple of 16 bytes, or
+    /// does not match the length its buffer holds.
+    case invalidPacketLength(Int)
+    /// The MAC of an inbound packet does not match its contents.
+    case macVerificationFailed
+    /// An inbound packet has fewer than 4 bytes of padding.
+    case insufficientPadding
+    /// An inbound packet's padding is longer than the packet.
+    case excessPadding
+}
+
+/// `aes128-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
+public final class AES128CTRHMACSHA256TransportProtection: NIOSSHTransportProtection, _NIOSSHSendableMetatype {
+    public static var cipherName: String { "aes128-ctr" }
+    public static var macName: String? { AESCTRHMACSHA256Engine.macName }
+    public static var cipherBlockSize: Int { AESCTRKeystream.blockSize }
+    public static var keySizes: ExpectedKeySizes {
+        .init(ivSize: 16, encryptionKeySize: 16, macKeySize: AESCTRHMACSHA256Engine.macLength)
+    }
+
+    public var macBytes: Int { AESCTRHMACSHA256Engine.macLength }
+    public var lengthEncrypted: Bool { true }
+
+    private var engine: AESCTRHMACSHA256Engine
+
+    public init(initialKeys: NIOSSHSessionKeys) throws {
+        self.engine = try AESCTRHMACSHA256Engine(keys: initialKeys, keySizes: Self.keySizes)
+    }
+
+    public func updateKeys(_ newKeys: NIOSSHSessionKeys) throws {
+        self.engine = try AESCTRHMACSHA256Engine(keys: newKeys, keySizes: Self.keySizes)
+    }
+
+    public func decryptFirstBlock(_ source: inout ByteBuffer) throws {
+        try self.engine.decryptFirstBlock(&source)
+    }
+
+    public func decryptAndVerifyRemainingPacket(_ source: inout ByteBuffer, sequenceNumber: UInt32) throws -> ByteBuffer {
+        try self.engine.decryptAndVerifyRemainingPacket(&source, sequenceNumber: sequenceNumber)
+    }
+
+    public func encryptPacket(_ destination: inout ByteBuffer, sequenceNumber: UInt32) throws {
+        try self.engine.encryptPacket(&destination, sequenceNumber: sequenceNumber)
+    }
+}
+
+/// `aes256-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
+public final class AES256CTRHMACSHA256TransportProtection: NIOSSHTransportProtection, _NIOSSHSendableMetatype {
+    public static var cipherName: String { "aes256-ctr" }
+    public static var macName: String? { AESCTRHMACSHA256Engine.macName }
+    public static var cipherBlockSize: Int { AESCTRKeystream.blockSize }
+    public static var keySizes: ExpectedKeySizes {
+        .init(ivSize: 16, encryptionKeySize: 32, macKeySize: AESCTRHMACSHA256Engine.macLength)
+    }
+
+    public var macBytes: Int { AESCTRHMACSHA256Engine.macLength }
+    public var lengthEncrypted: Bool { true }
+
+    private var engine: AESCTRHMACSHA256Engine
+
+    public init(initialKeys: NIOSSHSessionKeys) throws {
+        self.engine = try AESCTRHMACSHA256Engine(keys: initialKeys, keySizes: Self.keySizes)
+    }
+
+    public func updateKeys(_ newKeys: NIOSSHSessionKeys) throws {
+        self.engine = try AESCTRHMACSHA256Engine(keys: newKeys, keySizes: Self.keySizes)
+    }
+
+    public func decryptFirstBlock(_ source: inout ByteBuffer) throws {
+        try self.engine.decryptFirstBlock(&source)
+    }
+
+    public func decryptAndVerifyRemainingPacket(_ source: inout ByteBuffer, sequenceNumber: UInt32) throws -> ByteBuffer {
+        try self.engine.decryptAndVerifyRemainingPacket(&source, sequenceNumber: sequenceNumber)
+    }
+
+    public func encryptPacket(_ destination: inout ByteBuffer, sequenceNumber: UInt32) throws {
+        try self.engine.encryptPacket(&destination, sequenceNumber: sequenceNumber)
+    }
+}
+
+/// The shared logic of the AES-CTR + HMAC-SHA2-256 schemes: RFC 4253 §6 binary packets, encrypted
+/// whole (length field included) with AES-CTR, followed by an HMAC-SHA256 over the sequence number
+/// and the unencrypted packet (encrypt-and-MAC, RFC 4253 §6.4).
+struct AESCTRHMACSHA256Engine {
+    static let macName = "hmac-sha2-256"
+    static let macLength = SHA256.byteCount
+
+    private var outboundCipher: AESCTRKeystream
+    private var inboundCipher: AESCTRKeystream
+    private let outboundMACKey: SymmetricKey
+    private let inboundMACKey: SymmetricKey
+
+    init(keys: NIOSSHSessionKeys, keySizes: ExpectedKeySizes) throws {
+        guard keys.outboundEncryptionKey.bitCount == keySizes.encryptionKeySize * 8,
+            keys.inboundEncryptionKey.bitCount == keySizes.encryptionKeySize * 8
+        else {
+            throw AESCTRTransportProtectionError.invalidKeySize
+        }
+        guard keys.outboundMACKey.bitCount == Self.macLength * 8,
+            keys.inboundMACKey.bitCount == Self.macLength * 8
+        else {
+            throw AESCTRTransportProtectionError.invalidMACKeySize
+        }
+        self.outboundCipher = try AESCTRKeystream(key: keys.outboundEncryptionKey, initialCounter: keys.initialOutboundIV)
+        self.inboundCipher = try AESCTRKeystream(key: keys.inboundEncryptionKey, initialCounter: keys.initialInboundIV)
+        self.outboundMACKey = keys.outboundMACKey
+        self.inboundMACKey = keys.inboundMACKey
+    }
+
+    /// Decrypts the first 16 bytes of the packet in place, exposing the length field.
+    mutating func decryptFirstBlock(_ source: inout ByteBuffer) throws {
+        try self.inboundCipher.apply(to: &source, at: source.readerIndex, length: AESCTRKeystream.blockSize)
+    }
+
+    /// `source` holds exactly one packet: its first block already decrypted, then the rest of the
+    /// ciphertext, then the MAC. Decrypts the rest, checks the MAC, and returns the payload, leaving
+    /// `source` fully consumed.
+    mutating func decryptAndVerifyRemainingPacket(_ source: inout ByteBuffer, sequenceNumber: UInt32) throws -> ByteBuffer {
+        let start = source.readerIndex
+        guard let packetLength = source.getInteger(at: start, as: UInt32.self) else {
+            throw AESCTRTransportProtectionError.invalidPacketLength(source.readableBytes)
+        }
+        // The whole packet, length field included, as RFC 4253 §6 counts it for the block size.
+        let (total, overflow) = Int(packetLength).addingReportingOverflow(4)
+        guard !overflow, total >= AESCTRKeystream.blockSize, total % AESCTRKeystream.blockSize == 0,
+            source.readableBytes == total + Self.macLength
+        else {
+            throw AESCTRTransportProtectionError.invalidPacketLength(total)
+        }
+
+        let blockSize = AESCTRKeystream.blockSize
+        try self.inboundCipher.apply(to: &source, at: start + blockSize, length: total - blockSize)
+
+        // Authenticate before interpreting anything beyond the length.
+        let expected = Self.mac(key: self.inboundMACKey, sequenceNumber: sequenceNumber, packet: source, length: total)
+        let valid = source.withUnsafeReadableBytes { readable in
+            expected.withUnsafeBytes { expectedBytes in
+                constantTimeEquals(expectedBytes, UnsafeRawBufferPointer(rebasing: readable[total...]))
+            }
+        }
+        guard valid else {
+            throw AESCTRTransportProtectionError.macVerificationFailed
+        }
+
+        let paddingLength = Int(source.getInteger(at: start + 4, as: UInt8.self)!)
+        guard paddingLength >= 4 else {
+            throw AESCTRTransportProtectionError.insufficientPadding
+        }
+        let payloadLength = Int(packetLength) - 1 - paddingLength
+        guard payloadLength >= 0 else {
+            throw AESCTRTransportProtectionError.excessPadding
+        }
+        let payload = source.getSlice(at: start + 5, length: payloadLength)!
+        source.moveReaderIndex(forwardBy: total + Self.macLength)
+        return payload
+    }
+
+    /// `destination`'s readable bytes are one unencrypted packet, length field included. Encrypts it
+    /// in place and appends the MAC.
+    mutating func encryptPacket(_ destination: inout ByteBuffer, sequenceNumber: UInt32) throws {
+        let start = destination.readerIndex
+        let total = destination.readableBytes
+        guard total >= AESCTRKeystream.blockSize, total % AESCTRKeystream.blockSize == 0 else {
+            throw AESCTRTransportProtectionError.invalidPacketLength(total)
+        }
+        let mac = Self.mac(key: self.outboundMACKey, sequenceNumber: sequenceNumber, packet: destination, length: total)
+        try self.outboundCipher.apply(to: &destination, at: start, length: total)
+        mac.withUnsafeBytes { _ = destination.writeBytes($0) }
+    }
+
+    /// HMAC-SHA256 over `uint32 sequence_number || unencrypted_packet` (RFC 4253 §6.4), the packet
+    /// being the first `length` readable bytes of `packet`.
+    private static func mac(
+        key: SymmetricKey,
+        sequenceNumber: UInt32,
+        packet: ByteBuffer,
+        length: Int
+    ) -> HMAC<SHA256>.MAC {
+        var hmac = HMAC<SHA256>(key: key)
+        withUnsafeBytes(of: sequenceNumber.bigEndian) { hmac.update(data: $0) }
+        packet.withUnsafeReadableBytes { readable in
+            hmac.update(data: UnsafeRawBufferPointer(rebasing: readable[..<length]))
+        }
+        return hmac.finalize()
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+func constantTimeEquals(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+    guard lhs.count == rhs.count else {
+        return false
+    }
+    var difference: UInt8 = 0
+    for index in 0..<lhs.count {
+        difference |= lhs[index] ^ rhs[index]
+    }
+    return difference == 0
+}
