@@ -58,6 +58,7 @@ let package = Package(
                 "SFTPProtocol", "WharfCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // NIOSSH glue: host keys, authentication, the "sftp" subsystem.

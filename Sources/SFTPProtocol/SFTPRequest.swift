@@ -1,0 +1,162 @@
+import NIOCore
+
+/// A message from client to server. Value type; decoding never traps on peer input.
+public enum SFTPRequest: Sendable {
+    case initialize(version: UInt32)
+    case open(id: UInt32, path: String, flags: SFTPOpenFlags, attributes: SFTPFileAttributes)
+    case close(id: UInt32, handle: ByteBuffer)
+    case read(id: UInt32, handle: ByteBuffer, offset: UInt64, length: UInt32)
+    case write(id: UInt32, handle: ByteBuffer, offset: UInt64, data: ByteBuffer)
+    case lstat(id: UInt32, path: String)
+    case fstat(id: UInt32, handle: ByteBuffer)
+    case setstat(id: UInt32, path: String, attributes: SFTPFileAttributes)
+    case fsetstat(id: UInt32, handle: ByteBuffer, attributes: SFTPFileAttributes)
+    case opendir(id: UInt32, path: String)
+    case readdir(id: UInt32, handle: ByteBuffer)
+    case remove(id: UInt32, path: String)
+    case mkdir(id: UInt32, path: String, attributes: SFTPFileAttributes)
+    case rmdir(id: UInt32, path: String)
+    case realpath(id: UInt32, path: String)
+    case stat(id: UInt32, path: String)
+    case rename(id: UInt32, oldPath: String, newPath: String)
+    case readlink(id: UInt32, path: String)
+    /// OpenSSH sends the target first and the link second, the reverse of the draft; we follow OpenSSH.
+    case symlink(id: UInt32, targetPath: String, linkPath: String)
+    /// The request-specific payload is decoded separately, see `SFTPExtendedRequest`.
+    case extended(id: UInt32, name: String, payload: ByteBuffer)
+
+    /// The request id, which every request but INIT carries.
+    public var id: UInt32? {
+        switch self {
+        case .initialize: return nil
+        case .open(let id, _, _, _), .close(let id, _), .read(let id, _, _, _), .write(let id, _, _, _),
+            .lstat(let id, _), .fstat(let id, _), .setstat(let id, _, _), .fsetstat(let id, _, _),
+            .opendir(let id, _), .readdir(let id, _), .remove(let id, _), .mkdir(let id, _, _),
+            .rmdir(let id, _), .realpath(let id, _), .stat(let id, _), .rename(let id, _, _),
+            .readlink(let id, _), .symlink(let id, _, _), .extended(let id, _, _):
+            return id
+        }
+    }
+
+    public var packetType: SFTPPacketType {
+        switch self {
+        case .initialize: return .initialize
+        case .open: return .open
+        case .close: return .close
+        case .read: return .read
+        case .write: return .write
+        case .lstat: return .lstat
+        case .fstat: return .fstat
+        case .setstat: return .setstat
+        case .fsetstat: return .fsetstat
+        case .opendir: return .opendir
+        case .readdir: return .readdir
+        case .remove: return .remove
+        case .mkdir: return .mkdir
+        case .rmdir: return .rmdir
+        case .realpath: return .realpath
+        case .stat: return .stat
+        case .rename: return .rename
+        case .readlink: return .readlink
+        case .symlink: return .symlink
+        case .extended: return .extended
+        }
+    }
+}
+
+extension SFTPRequest {
+    /// Decodes one whole packet (type byte then payload, without the length prefix).
+    ///
+    /// Trailing bytes after the fields are ignored, as OpenSSH's server does, because some clients
+    /// append fields from later protocol versions (REALPATH's control byte, for one).
+    public init(packet: ByteBuffer) throws(SFTPProtocolError) {
+        var buffer = packet
+        guard let typeByte = buffer.readInteger(as: UInt8.self) else { throw .emptyPacket }
+        guard let type = SFTPPacketType(rawValue: typeByte) else { throw .unknownPacketType(typeByte) }
+        let truncated = SFTPProtocolError.truncated(type: typeByte)
+
+        if type == .initialize {
+            guard let version = buffer.readInteger(as: UInt32.self) else { throw truncated }
+            self = .initialize(version: version)
+            return
+        }
+        guard let id = buffer.readInteger(as: UInt32.self) else { throw truncated }
+
+        func string() throws(SFTPProtocolError) -> String {
+            guard let value = buffer.readSFTPString() else { throw truncated }
+            return value
+        }
+        func bytes() throws(SFTPProtocolError) -> ByteBuffer {
+            guard let value = buffer.readSFTPStringBuffer() else { throw truncated }
+            return value
+        }
+        func uint32() throws(SFTPProtocolError) -> UInt32 {
+            guard let value = buffer.readInteger(as: UInt32.self) else { throw truncated }
+            return value
+        }
+        func uint64() throws(SFTPProtocolError) -> UInt64 {
+            guard let value = buffer.readInteger(as: UInt64.self) else { throw truncated }
+            return value
+        }
+        func attributes() throws(SFTPProtocolError) -> SFTPFileAttributes {
+            guard let value = buffer.readSFTPFileAttributes() else { throw truncated }
+            return value
+        }
+
+        switch type {
+        case .open:
+            let path = try string()
+            let flags = SFTPOpenFlags(rawValue: try uint32())
+            self = .open(id: id, path: path, flags: flags, attributes: try attributes())
+        case .close: self = .close(id: id, handle: try bytes())
+        case .read:
+            let handle = try bytes()
+            let offset = try uint64()
+            self = .read(id: id, handle: handle, offset: offset, length: try uint32())
+        case .write:
+            let handle = try bytes()
+            let offset = try uint64()
+            self = .write(id: id, handle: handle, offset: offset, data: try bytes())
+        case .lstat: self = .lstat(id: id, path: try string())
+        case .fstat: self = .fstat(id: id, handle: try bytes())
+        case .setstat:
+            let path = try string()
+            self = .setstat(id: id, path: path, attributes: try attributes())
+        case .fsetstat:
+            let handle = try bytes()
+            self = .fsetstat(id: id, handle: handle, attributes: try attributes())
+        case .opendir: self = .opendir(id: id, path: try string())
+        case .readdir: self = .readdir(id: id, handle: try bytes())
+        case .remove: self = .remove(id: id, path: try string())
+        case .mkdir:
+            let path = try string()
+            self = .mkdir(id: id, path: path, attributes: try attributes())
+        case .rmdir: self = .rmdir(id: id, path: try string())
+        case .realpath: self = .realpath(id: id, path: try string())
+        case .stat: self = .stat(id: id, path: try string())
+        case .rename:
+            let oldPath = try string()
+            self = .rename(id: id, oldPath: oldPath, newPath: try string())
+        case .readlink: self = .readlink(id: id, path: try string())
+        case .symlink:
+            let target = try string()
+            self = .symlink(id: id, targetPath: target, linkPath: try string())
+        case .extended:
+            let name = try string()
+            self = .extended(id: id, name: name, payload: buffer)
+        case .initialize, .version, .status, .handle, .data, .name, .attrs, .extendedReply:
+            // Server-to-client messages are not requests.
+            throw .unknownPacketType(typeByte)
+        }
+    }
+
+    /// The request id of a packet that could not be decoded, when its first bytes carry one,
+    /// so that the error can still be answered with a status.
+    public static func peekID(packet: ByteBuffer) -> UInt32? {
+        guard packet.readableBytes >= 5,
+            let type = packet.getInteger(at: packet.readerIndex, as: UInt8.self),
+            type != SFTPPacketType.initialize.rawValue
+        else { return nil }
+        return packet.getInteger(at: packet.readerIndex + 1, as: UInt32.self)
+    }
+}

@@ -1,0 +1,222 @@
+import Logging
+import NIOCore
+import SFTPProtocol
+import WharfCore
+
+/// One SFTP session: decodes requests, serves them against a `Storage`, encodes replies.
+///
+/// Transport-free: the SSH channel and the stdio `sftp-server` both feed it packets and give it
+/// a function to send replies. READ and WRITE requests run concurrently (up to
+/// `maximumConcurrentRequests`), so replies may leave out of order, which the protocol allows;
+/// requests on overlapping ranges of one file, and every other request, keep their order, as
+/// draft-ietf-secsh-filexfer-02 section 6.1 requires.
+public final class SFTPSession: Sendable {
+    public typealias Send = @Sendable (ByteBuffer) async throws -> Void
+
+    let storage: any Storage
+    let configuration: SFTPSessionConfiguration
+    let logger: Logger
+    let handles: SFTPHandleTable
+    private let exitHook: (@Sendable () async -> Void)?
+
+    /// `exitHook` runs after the session has closed every handle and before `run` returns,
+    /// so the transport releases the channel only once it is done.
+    public init(
+        storage: any Storage,
+        configuration: SFTPSessionConfiguration = .init(),
+        logger: Logger,
+        exitHook: (@Sendable () async -> Void)? = nil
+    ) {
+        self.storage = storage
+        self.configuration = configuration
+        self.logger = logger
+        self.handles = SFTPHandleTable(limit: configuration.maximumOpenHandles)
+        self.exitHook = exitHook
+    }
+
+    /// Serves packets (type byte and payload, already framed) until the sequence ends or a send fails.
+    /// In every case, in-flight requests finish, all handles are closed and the exit hook is awaited
+    /// before this returns or rethrows.
+    public func run<Packets: AsyncSequence>(packets: Packets, send: @escaping Send) async throws
+    where Packets.Element == ByteBuffer {
+        var failure: (any Error)? = nil
+        do {
+            try await self.serve(packets: packets, send: send)
+        } catch {
+            failure = error
+        }
+        await self.closeAllHandles()
+        if let exitHook { await exitHook() }
+        if let failure { throw failure }
+    }
+
+    private struct InFlightRequest {
+        var handle: ByteBuffer
+        var range: Range<UInt64>
+        var writes: Bool
+
+        func conflicts(with other: InFlightRequest) -> Bool {
+            (self.writes || other.writes) && self.handle == other.handle && self.range.overlaps(other.range)
+        }
+    }
+
+    private func serve<Packets: AsyncSequence>(packets: Packets, send: @escaping Send) async throws
+    where Packets.Element == ByteBuffer {
+        var initialized = false
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var inFlight: [Int: InFlightRequest] = [:]
+            var nextToken = 0
+
+            for try await packet in packets {
+                let request: SFTPRequest
+                do {
+                    request = try SFTPRequest(packet: packet)
+                } catch {
+                    try await self.answerUndecodable(packet: packet, error: error, send: send)
+                    continue
+                }
+
+                if case .initialize(let version) = request {
+                    self.logger.debug("client requested SFTP version \(version)")
+                    initialized = true
+                    try await send(Self.encode(.version(version: 3, extensions: SFTPOperation.advertisedExtensions)))
+                    continue
+                }
+                guard initialized else {
+                    throw SFTPFailure.badMessage("the first SFTP packet must be INIT")
+                }
+
+                if let concurrent = self.concurrentRange(of: request) {
+                    // Wait while the request would overtake a conflicting one, or too many are running.
+                    while inFlight.count >= self.configuration.maximumConcurrentRequests
+                        || inFlight.values.contains(where: { $0.conflicts(with: concurrent) })
+                    {
+                        guard let done = try await group.next() else {
+                            inFlight.removeAll()
+                            break
+                        }
+                        inFlight[done] = nil
+                    }
+                    let token = nextToken
+                    nextToken += 1
+                    inFlight[token] = concurrent
+                    group.addTask {
+                        try await send(Self.encode(await self.respond(to: request)))
+                        return token
+                    }
+                } else {
+                    while let done = try await group.next() { inFlight[done] = nil }
+                    inFlight.removeAll()
+                    try await send(Self.encode(await self.respond(to: request)))
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// The byte range of a READ or WRITE that may run alongside others; nil for everything else.
+    private func concurrentRange(of request: SFTPRequest) -> InFlightRequest? {
+        switch request {
+        case .read(_, let handle, let offset, let length):
+            let length = UInt64(min(Int(length), self.configuration.maximumReadLength))
+            let end = offset.addingReportingOverflow(length)
+            return InFlightRequest(handle: handle, range: offset..<(end.overflow ? .max : end.partialValue), writes: false)
+        case .write(_, let handle, let offset, let data):
+            // Appends ignore offsets: their order is the file's content.
+            if case .file(let file) = self.handles.lookup(handle), file.options.contains(.append) { return nil }
+            let end = offset.addingReportingOverflow(UInt64(data.readableBytes))
+            return InFlightRequest(handle: handle, range: offset..<(end.overflow ? .max : end.partialValue), writes: true)
+        default:
+            return nil
+        }
+    }
+
+    private func answerUndecodable(packet: ByteBuffer, error: any Error, send: Send) async throws {
+        self.logger.notice("bad SFTP request: \(error)")
+        guard let id = SFTPRequest.peekID(packet: packet) else {
+            throw SFTPFailure.badMessage("undecodable SFTP packet without a request id")
+        }
+        let code: SFTPStatusCode
+        if case SFTPProtocolError.unknownPacketType = error {
+            code = .operationUnsupported
+        } else {
+            code = .badMessage
+        }
+        try await send(Self.encode(.status(id: id, code: code, message: "\(error)")))
+    }
+
+    /// Applies the table's gates, runs the request, and maps any error to a status, in one place.
+    func respond(to request: SFTPRequest) async -> SFTPResponse {
+        let id = request.id ?? 0
+        guard let operation = SFTPOperation.operation(for: request) else {
+            var name = "\(request.packetType)"
+            if case .extended(_, let extensionName, _) = request { name = extensionName }
+            self.logger.debug("unsupported SFTP request \(name)")
+            return .status(id: id, code: .operationUnsupported, message: "Unsupported request \(name)")
+        }
+        guard self.configuration.permits(operation) else {
+            self.logger.info("refusing \(operation.name) request: not permitted by configuration")
+            return .status(id: id, code: .permissionDenied, message: "Request \(operation.name) not permitted")
+        }
+        if operation.writes, self.configuration.readOnly || self.storage.isReadOnly {
+            return .status(id: id, code: .permissionDenied, message: "Read-only session")
+        }
+        do {
+            return try await self.perform(request)
+        } catch {
+            let status = SFTPStatusMapping.status(for: error)
+            if status.code != .eof {
+                self.logger.debug("\(operation.name) failed: \(status.message)")
+            }
+            return .status(id: id, code: status.code, message: status.message)
+        }
+    }
+
+    static func encode(_ response: SFTPResponse) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        if case .data(_, let data) = response {
+            buffer.reserveCapacity(data.readableBytes + 13)
+        }
+        buffer.writeSFTPResponse(response)
+        return buffer
+    }
+
+    private func closeAllHandles() async {
+        let remaining = self.handles.removeAll()
+        if !remaining.isEmpty {
+            self.logger.info("closing \(remaining.count) handle(s) left open by the client")
+        }
+        for handle in remaining {
+            await self.close(handle)
+        }
+    }
+
+    /// Closes a handle and logs its transfer line, as OpenSSH's sftp-server does at INFO.
+    @discardableResult
+    func close(_ handle: OpenHandle) async -> (any Error)? {
+        switch handle {
+        case .directory(let directory):
+            await directory.close()
+            self.logger.debug("closedir \"\(directory.path)\"")
+            return nil
+        case .file(let file):
+            var failure: (any Error)? = nil
+            do { try await file.file.close() } catch { failure = error }
+            let duration = ContinuousClock.now - file.openedAt
+            self.logger.info(
+                "close \"\(file.file.path)\" bytes read \(file.bytesRead.load(ordering: .relaxed)) written \(file.bytesWritten.load(ordering: .relaxed)) in \(duration.formatted)"
+            )
+            return failure
+        }
+    }
+}
+
+extension Duration {
+    /// Seconds with millisecond precision, for log lines.
+    var formatted: String {
+        let (seconds, attoseconds) = self.components
+        let milliseconds = attoseconds / 1_000_000_000_000_000
+        let padded = String(milliseconds)
+        return "\(seconds).\(String(repeating: "0", count: max(0, 3 - padded.count)))\(padded)s"
+    }
+}

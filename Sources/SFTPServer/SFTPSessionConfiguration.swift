@@ -1,0 +1,28 @@
+import SFTPProtocol
+
+/// Limits and policy of one SFTP session.
+public struct SFTPSessionConfiguration: Sendable {
+    /// Refuse every request that writes (OpenSSH's `-R`).
+    public var readOnly = false
+    /// Request names refused (`-P`); see `SFTPOperation.all` for the names.
+    public var deniedRequests: Set<String> = []
+    /// When set, only these requests are served (`-p`).
+    public var allowedRequests: Set<String>? = nil
+    public var maximumOpenHandles = 1024
+    /// Requests served at once; more wait, and the transport stops reading, which pushes back on the client.
+    public var maximumConcurrentRequests = 64
+    public var maximumReadLength = 256 * 1024
+    public var maximumWriteLength = 256 * 1024
+    public var maximumPacketLength = SFTPFrameDecoder.defaultMaximumPacketLength
+    /// Entries per READDIR reply (OpenSSH sends 100).
+    public var directoryBatchSize = 100
+    /// The account name, for the home-directory extension.
+    public var userName: String?
+
+    public init() {}
+
+    func permits(_ operation: SFTPOperation) -> Bool {
+        if let allowed = self.allowedRequests, !allowed.contains(operation.name) { return false }
+        return !self.deniedRequests.contains(operation.name)
+    }
+}

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+import Synchronization
+import WharfCore
+
+/// An open file descriptor. Reads and writes use pread/pwrite, so concurrent requests at different
+/// offsets need no lock; the session guarantees no request is in flight when it calls `close()`.
+final class LocalFile: StorageFile {
+    let path: String
+    private let descriptor: Int32
+    private let appends: Bool
+    private let pool: NIOThreadPool
+    private let closed = Atomic<Bool>(false)
+
+    init(path: String, descriptor: Int32, appends: Bool, pool: NIOThreadPool) {
+        self.path = path
+        self.descriptor = descriptor
+        self.appends = appends
+        self.pool = pool
+    }
+
+    private func onPool<T: Sendable>(_ body: @Sendable @escaping (Int32) throws(StorageError) -> T) async throws(StorageError) -> T {
+        guard !self.closed.load(ordering: .acquiring) else {
+            throw StorageError(.invalidHandle, "File is closed")
+        }
+        let descriptor = self.descriptor
+        return try await Blocking.run(on: self.pool) { () throws(StorageError) in try body(descriptor) }
+    }
+
+    func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {
+        guard offset <= UInt64(Int64.max), length > 0 else { return ByteBuffer() }
+        return try await self.onPool { descriptor throws(StorageError) in
+            var buffer = ByteBufferAllocator().buffer(capacity: length)
+            var failure: Int32? = nil
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
+                guard let base = pointer.baseAddress else { return 0 }
+                var total = 0
+                // Fill the buffer: a short read is legal but halves throughput for pipelining clients.
+                while total < length {
+                    let result = pread(descriptor, base + total, length - total, off_t(offset) + off_t(total))
+                    if result < 0 {
+                        if errno == EINTR { continue }
+                        failure = errno
+                        break
+                    }
+                    if result == 0 { break }
+                    total += result
+                }
+                return total
+            }
+            if buffer.readableBytes == 0, let failure { throw POSIX.fail(failure) }
+            return buffer
+        }
+    }
+
+    func write(_ data: ByteBuffer, at offset: UInt64) async throws(StorageError) {
+        let appends = self.appends
+        try await self.onPool { descriptor throws(StorageError) in
+            var written = 0
+            let total = data.readableBytes
+            let failure: Int32? = data.withUnsafeReadableBytes { pointer in
+                while written < total {
+                    let remaining = UnsafeRawBufferPointer(rebasing: pointer[written...])
+                    let result =
+                        appends
+                        ? Glibc.write(descriptor, remaining.baseAddress, remaining.count)
+                        : pwrite(descriptor, remaining.baseAddress, remaining.count, off_t(offset) + off_t(written))
+                    if result < 0 {
+                        if errno == EINTR { continue }
+                        return errno
+                    }
+                    written += result
+                }
+                return nil
+            }
+            if let failure { throw POSIX.fail(failure) }
+        }
+    }
+
+    func attributes() async throws(StorageError) -> FileAttributes {
+        try await self.onPool { descriptor throws(StorageError) in
+            POSIX.attributes(try POSIX.status(descriptor: descriptor))
+        }
+    }
+
+    func setAttributes(_ changes: AttributeChanges) async throws(StorageError) {
+        try await self.onPool { descriptor throws(StorageError) in try POSIX.apply(changes, descriptor: descriptor) }
+    }
+
+    func synchronize() async throws(StorageError) {
+        try await self.onPool { descriptor throws(StorageError) in try POSIX.check(fsync(descriptor)) }
+    }
+
+    func fileSystemStatistics() async throws(StorageError) -> FileSystemStatistics {
+        try await self.onPool { descriptor throws(StorageError) in try POSIX.fileSystemStatistics(descriptor: descriptor) }
+    }
+
+    func close() async throws(StorageError) {
+        guard !self.closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let descriptor = self.descriptor
+        try await Blocking.run(on: self.pool) { () throws(StorageError) in
+            // close(2) may report a delayed write error (NFS, quota); the client must hear of it.
+            try POSIX.check(Glibc.close(descriptor))
+        }
+    }
+
+    deinit {
+        // A file dropped without close() is a bug in its owner; don't leak the descriptor anyway.
+        if !self.closed.load(ordering: .acquiring) {
+            _ = Glibc.close(self.descriptor)
+        }
+    }
+}

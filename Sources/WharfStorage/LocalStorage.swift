@@ -1,0 +1,256 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOPosix
+import WharfCore
+
+/// The local POSIX file system as a `Storage`. Every system call runs on `pool`.
+public struct LocalStorage: Storage {
+    private let resolver: PathResolver
+    private let pool: NIOThreadPool
+    private let names = AccountNameCache()
+    public let startDirectory: String
+    public let homeDirectory: String
+    public let isReadOnly: Bool
+
+    /// A storage jailed in `root`: the client sees `root` as "/", and nothing outside it.
+    public init(jailedAt root: String, pool: NIOThreadPool, readOnly: Bool = false) throws(StorageError) {
+        let canonicalRoot = try POSIX.realPath(root)
+        self.resolver = PathResolver(confinement: .jailed(root: canonicalRoot))
+        self.pool = pool
+        self.startDirectory = "/"
+        self.homeDirectory = "/"
+        self.isReadOnly = readOnly
+    }
+
+    /// The invoking user's whole file system, as OpenSSH's sftp-server serves it.
+    public init(unrestrictedStartingAt start: String?, pool: NIOThreadPool, readOnly: Bool = false) throws(StorageError) {
+        let home = POSIX.invokingUserHome()
+        let directory = try POSIX.realPath(start ?? POSIX.currentDirectory())
+        self.resolver = PathResolver(confinement: .unrestricted(startDirectory: directory))
+        self.pool = pool
+        self.startDirectory = directory
+        self.homeDirectory = home
+        self.isReadOnly = readOnly
+    }
+
+    private func blocking<T: Sendable>(_ body: @Sendable @escaping () throws(StorageError) -> T) async throws(StorageError) -> T {
+        try await Blocking.run(on: self.pool, body)
+    }
+
+    private func refuseIfReadOnly() throws(StorageError) {
+        if self.isReadOnly { throw StorageError.readOnlySession }
+    }
+
+    /// Jailed users may not set setuid, setgid or sticky bits: the server may run as root.
+    private func allowedPermissions(_ permissions: UInt32) -> UInt32 {
+        self.resolver.isJailed ? permissions & 0o777 : permissions & 0o7777
+    }
+
+    public func attributes(at path: String, followingSymlinks: Bool) async throws(StorageError) -> FileAttributes {
+        let resolver = self.resolver
+        let names = self.names
+        return try await self.blocking { () throws(StorageError) in
+            let real = try resolver.resolve(path, followingFinal: followingSymlinks)
+            var attributes = POSIX.attributes(try POSIX.status(real, followingSymlinks: followingSymlinks))
+            attributes.userName = names.userName(attributes.userID)
+            attributes.groupName = names.groupName(attributes.groupID)
+            return attributes
+        }
+    }
+
+    public func setAttributes(
+        at path: String, _ changes: AttributeChanges, followingSymlinks: Bool
+    ) async throws(StorageError) {
+        try self.refuseIfReadOnly()
+        var changes = changes
+        changes.permissions = changes.permissions.map(self.allowedPermissions)
+        let resolver = self.resolver
+        let applied = changes
+        try await self.blocking { () throws(StorageError) in
+            let real = try resolver.resolve(path, followingFinal: followingSymlinks)
+            try POSIX.apply(applied, path: real, followingSymlinks: followingSymlinks)
+        }
+    }
+
+    public func openFile(
+        at path: String, options: OpenOptions, permissions: UInt32?
+    ) async throws(StorageError) -> any StorageFile {
+        if options.writes { try self.refuseIfReadOnly() }
+        var flags: Int32 = O_CLOEXEC
+        switch (options.contains(.read), options.contains(.write) || options.contains(.append)) {
+        case (true, true): flags |= O_RDWR
+        case (false, true): flags |= O_WRONLY
+        default: flags |= O_RDONLY
+        }
+        if options.contains(.append) { flags |= O_APPEND }
+        if options.contains(.create) { flags |= O_CREAT }
+        if options.contains(.truncate) { flags |= O_TRUNC }
+        if options.contains(.exclusive) { flags |= O_EXCL }
+        let resolver = self.resolver
+        // In the jail every directory on the path is already resolved; a final symlink that is still
+        // there is dangling, and O_CREAT through it could create a file outside: refuse it.
+        if resolver.isJailed { flags |= O_NOFOLLOW }
+        let mode = mode_t(self.allowedPermissions(permissions ?? 0o666))
+        let pool = self.pool
+        let openFlags = flags
+        return try await self.blocking { () throws(StorageError) -> LocalFile in
+            let real = try resolver.resolve(path, followingFinal: true)
+            let descriptor = open(real, openFlags, mode)
+            guard descriptor >= 0 else { throw POSIX.fail() }
+            var info = stat()
+            if fstat(descriptor, &info) == 0, (UInt32(info.st_mode) & 0o170000) == 0o040000 {
+                // open(2) succeeds on a directory for reading; SFTP clients expect a failure here.
+                _ = close(descriptor)
+                throw StorageError(errno: EISDIR)
+            }
+            return LocalFile(path: path, descriptor: descriptor, appends: options.contains(.append), pool: pool)
+        }
+    }
+
+    public func openDirectory(at path: String) async throws(StorageError) -> any StorageDirectory {
+        let resolver = self.resolver
+        let pool = self.pool
+        let names = self.names
+        return try await self.blocking { () throws(StorageError) -> LocalDirectory in
+            let real = try resolver.resolve(path, followingFinal: true)
+            guard let stream = opendir(real) else { throw POSIX.fail() }
+            return LocalDirectory(path: path, stream: StreamPointer(pointer: stream), pool: pool, names: names)
+        }
+    }
+
+    public func removeFile(at path: String) async throws(StorageError) {
+        try self.refuseIfReadOnly()
+        let resolver = self.resolver
+        try await self.blocking { () throws(StorageError) in
+            try POSIX.check(unlink(try resolver.resolve(path, followingFinal: false)))
+        }
+    }
+
+    public func makeDirectory(at path: String, permissions: UInt32?) async throws(StorageError) {
+        try self.refuseIfReadOnly()
+        let resolver = self.resolver
+        let mode = mode_t(self.allowedPermissions(permissions ?? 0o777))
+        try await self.blocking { () throws(StorageError) in
+            try POSIX.check(mkdir(try resolver.resolve(path, followingFinal: false), mode))
+        }
+    }
+
+    public func removeDirectory(at path: String) async throws(StorageError) {
+        try self.refuseIfReadOnly()
+        let resolver = self.resolver
+        try await self.blocking { () throws(StorageError) in
+            let real = try resolver.resolve(path, followingFinal: false)
+            if resolver.isJailed, VirtualPath(path).isRoot { throw StorageError(.permissionDenied, "Cannot remove the home directory") }
+            try POSIX.check(rmdir(real))
+        }
+    }
+
+    public func rename(from source: String, to destination: String, replacing: Bool) async throws(StorageError) {
+        try self.refuseIfReadOnly()
+        let resolver = self.resolver
+        try await self.blocking { () throws(StorageError) in
+            let from = try resolver.resolve(source, followingFinal: false)
+            let to = try resolver.resolve(destination, followingFinal: false)
+            if replacing {
+                try POSIX.check(Glibc.rename(from, to))
+                return
+            }
+            // SFTP v3 RENAME must not replace. Like OpenSSH: link+unlink for regular files (atomic
+            // refusal when the target exists), else check then rename.
+            let info = try POSIX.status(from, followingSymlinks: false)
+            if (UInt32(info.st_mode) & 0o170000) == 0o100000 {
+                if link(from, to) == 0 {
+                    if unlink(from) != 0 {
+                        let failure = errno
+                        _ = unlink(to)
+                        throw POSIX.fail(failure)
+                    }
+                    return
+                }
+                let failure = errno
+                guard failure == EXDEV || failure == EPERM || failure == EOPNOTSUPP || failure == ENOSYS
+                        || failure == EMLINK
+                else { throw POSIX.fail(failure) }
+            }
+            var existing = stat()
+            if lstat(to, &existing) == 0 { throw StorageError(errno: EEXIST) }
+            try POSIX.check(Glibc.rename(from, to))
+        }
+    }
+
+    public func readSymbolicLink(at path: String) async throws(StorageError) -> String {
+        let resolver = self.resolver
+        return try await self.blocking { () throws(StorageError) in
+            let target = try POSIX.readLink(try resolver.resolve(path, followingFinal: false))
+            // Jailed links are stored as real absolute paths; show the client its own view.
+            if resolver.isJailed, target.hasPrefix("/") {
+                return resolver.virtualPath(forReal: target) ?? target
+            }
+            return target
+        }
+    }
+
+    public func createSymbolicLink(at linkPath: String, pointingTo target: String) async throws(StorageError) {
+        try self.refuseIfReadOnly()
+        let resolver = self.resolver
+        try await self.blocking { () throws(StorageError) in
+            let link = try resolver.resolve(linkPath, followingFinal: false)
+            var stored = target
+            if case .jailed(let root) = resolver.confinement {
+                // Store the target as a real absolute path without "..": then the kernel, following
+                // it, can never climb out of the home, whatever other links lie on the way.
+                let linkDirectory = VirtualPath(linkPath).parent
+                if VirtualPath.climbsAboveRoot(target, relativeTo: linkDirectory) {
+                    throw StorageError.outsideHome
+                }
+                let virtualTarget = VirtualPath(target, relativeTo: linkDirectory)
+                stored = virtualTarget.isRoot ? root : (root == "/" ? "" : root) + virtualTarget.description
+            }
+            try POSIX.check(symlink(stored, link))
+        }
+    }
+
+    public func createHardLink(at newPath: String, to existingPath: String) async throws(StorageError) {
+        try self.refuseIfReadOnly()
+        let resolver = self.resolver
+        try await self.blocking { () throws(StorageError) in
+            let existing = try resolver.resolve(existingPath, followingFinal: false)
+            let new = try resolver.resolve(newPath, followingFinal: false)
+            try POSIX.check(link(existing, new))
+        }
+    }
+
+    public func canonicalPath(_ path: String) async throws(StorageError) -> String {
+        switch self.resolver.confinement {
+        case .jailed:
+            return VirtualPath(path).description
+        case .unrestricted(let start):
+            let absolute = path.hasPrefix("/") ? path : (start == "/" ? "/" : start + "/") + path
+            if let real = try? await self.blocking({ () throws(StorageError) in try POSIX.realPath(absolute) }) {
+                return real
+            }
+            // Like OpenSSH, a path that does not exist yet still gets a normalized answer.
+            return VirtualPath(absolute).description
+        }
+    }
+
+    public func fileSystemStatistics(at path: String) async throws(StorageError) -> FileSystemStatistics {
+        let resolver = self.resolver
+        return try await self.blocking { () throws(StorageError) in
+            try POSIX.fileSystemStatistics(path: try resolver.resolve(path, followingFinal: true))
+        }
+    }
+
+    public func accountNames(userIDs: [UInt32], groupIDs: [UInt32]) async -> (users: [String?], groups: [String?]) {
+        let names = self.names
+        let result = try? await self.blocking { () throws(StorageError) in
+            (userIDs.map { names.userName($0) }, groupIDs.map { names.groupName($0) })
+        }
+        return result ?? (userIDs.map { _ in nil }, groupIDs.map { _ in nil })
+    }
+}
