@@ -1,0 +1,208 @@
+"""`wharf sftp-server` as OpenSSH's drop-in: `sftp -D` (stdio, no SSH) and as sshd's subsystem."""
+
+import os
+import stat
+
+import pytest
+
+from helpers import (PUT_MAX_BUF, SSH_OPTS, assert_ok, read_bytes, run, sftp_direct_batch,
+                     write_random)
+
+
+@pytest.fixture
+def area(tmp_path):
+    d = tmp_path / "area"
+    d.mkdir()
+    return d
+
+
+@pytest.mark.parametrize("buf", [5, 1000, 32768, 262144])
+@pytest.mark.parametrize("reqs", [1, 16, 64])
+def test_get_put_buffer_sizes_and_requests(sftp_server_wrapper, area, tmp_path, buf, reqs):
+    # Small buffers mean many round trips: keep the file small for -B 5.
+    size = 40_000 + 3 if buf == 5 else 3 * 1024 * 1024 + 11
+    data = write_random(area / "src.bin", size)
+    w = sftp_server_wrapper("-d", str(area))
+    p = sftp_direct_batch(w, ["get src.bin got.bin"], tmp_path, extra=["-B", str(buf), "-R", str(reqs)])
+    assert_ok(p, "get")
+    assert read_bytes(tmp_path / "got.bin") == data
+    # OpenSSH's client cannot send a WRITE over 256 KiB: -B 262144 uploads with its maximum.
+    pbuf = min(buf, PUT_MAX_BUF)
+    p = sftp_direct_batch(w, ["put got.bin put.bin"], tmp_path, extra=["-B", str(pbuf), "-R", str(reqs)])
+    assert_ok(p, "put")
+    assert read_bytes(area / "put.bin") == data
+
+
+def test_start_directory_and_full_command_set(sftp_server_wrapper, area, tmp_path):
+    (area / "a b.txt").write_bytes(b"spaces")
+    (area / "br[ack]et").write_bytes(b"brackets")
+    (area / "it's").write_bytes(b"quote")
+    full = write_random(tmp_path / "full.bin", 600_001)
+    (area / "full.bin").write_bytes(full[:100_000])
+    remote_full = write_random(area / "rfull.bin", 500_000)
+    (tmp_path / "rfull.bin").write_bytes(remote_full[:1234])
+    tree = tmp_path / "tree"
+    (tree / "x" / "y").mkdir(parents=True)
+    (tree / "x" / "y" / "z").write_bytes(b"deep")
+    gid = os.getgid()
+    w = sftp_server_wrapper("-d", str(area))
+    p = sftp_direct_batch(w, [
+        "pwd",
+        "ls -1",
+        r"ls -1 br\[ack\]et *b.txt it*",
+        "ls -l",
+        'get "a b.txt" l1',
+        r"get br\[ack\]et l2",
+        "get \"it's\" l3",
+        "reput full.bin",
+        "reget rfull.bin",
+        "put -r tree",
+        "get -r tree tree.back",
+        "rename \"a b.txt\" renamed",
+        "ln renamed hard",
+        "ln -s renamed soft",
+        "chmod 640 renamed",
+        "chgrp 4321 hard",
+        f"chown 1234 hard",
+        "mkdir d1",
+        "mkdir d2",
+        "rmdir d2",
+        "rm \"it's\"",
+        "df -h",
+        "-rm does-not-exist",
+    ], tmp_path)
+    assert_ok(p)
+    assert f"Remote working directory: {area}" in p.stdout
+    assert "br[ack]et" in p.stdout and "a b.txt" in p.stdout
+    assert (tmp_path / "l1").read_bytes() == b"spaces"
+    assert (tmp_path / "l2").read_bytes() == b"brackets"
+    assert (tmp_path / "l3").read_bytes() == b"quote"
+    assert read_bytes(area / "full.bin") == full
+    assert read_bytes(tmp_path / "rfull.bin") == remote_full
+    assert (area / "tree" / "x" / "y" / "z").read_bytes() == b"deep"
+    assert (tmp_path / "tree.back" / "x" / "y" / "z").read_bytes() == b"deep"
+    assert (area / "renamed").read_bytes() == b"spaces"
+    assert os.stat(area / "hard").st_ino == os.stat(area / "renamed").st_ino
+    assert os.readlink(area / "soft") == "renamed"
+    assert stat.S_IMODE(os.stat(area / "renamed").st_mode) == 0o640
+    assert os.stat(area / "hard").st_gid == 4321  # running as root: chgrp is permitted
+    assert os.stat(area / "hard").st_uid == 1234
+    assert (area / "d1").is_dir() and not (area / "d2").exists()
+    assert not (area / "it's").exists()
+    assert "Avail" in p.stdout
+
+
+def test_batch_failure_stops(sftp_server_wrapper, area, tmp_path):
+    (tmp_path / "x").write_bytes(b"x")
+    w = sftp_server_wrapper("-d", str(area))
+    p = sftp_direct_batch(w, ["rm nope", "put x"], tmp_path)
+    assert p.returncode != 0
+    assert not (area / "x").exists()
+
+
+def test_no_jail_in_direct_mode(sftp_server_wrapper, area, tmp_path):
+    """Like OpenSSH's sftp-server, the drop-in serves the invoking user's filesystem."""
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"outside the start dir")
+    w = sftp_server_wrapper("-d", str(area))
+    p = sftp_direct_batch(w, [f"get {outside} o1", "get ../outside.txt o2", "cd /", "pwd"], tmp_path)
+    assert_ok(p)
+    assert (tmp_path / "o1").read_bytes() == b"outside the start dir"
+    assert (tmp_path / "o2").read_bytes() == b"outside the start dir"
+    assert "Remote working directory: /\n" in p.stdout
+
+
+def test_read_only_refuses_writes(sftp_server_wrapper, area, tmp_path):
+    (area / "ro.txt").write_bytes(b"read only")
+    (tmp_path / "up").write_bytes(b"up")
+    w = sftp_server_wrapper("-R", "-d", str(area))
+    p = sftp_direct_batch(w, ["get ro.txt ro.local", "ls -l"], tmp_path)
+    assert_ok(p, "reads in read-only mode")
+    assert (tmp_path / "ro.local").read_bytes() == b"read only"
+    for cmd in ["put up", "rm ro.txt", "mkdir d", "rename ro.txt r2", "chmod 600 ro.txt", "ln -s ro.txt s"]:
+        p = sftp_direct_batch(w, [cmd], tmp_path)
+        assert p.returncode != 0, f"{cmd!r} must fail with -R"
+    assert sorted(os.listdir(area)) == ["ro.txt"]
+    assert stat.S_IMODE(os.stat(area / "ro.txt").st_mode) != 0o600
+    assert (area / "ro.txt").read_bytes() == b"read only"
+
+
+def test_query_requests(sftp_server_argv):
+    p = run([*sftp_server_argv, "-Q", "requests"], timeout=60)
+    assert p.returncode == 0, p.stderr
+    names = set(p.stdout.decode().split())
+    expected = {"open", "close", "read", "write", "lstat", "fstat", "setstat", "fsetstat", "opendir",
+                "readdir", "remove", "mkdir", "rmdir", "realpath", "stat", "rename", "readlink", "symlink",
+                "posix-rename", "statvfs", "fstatvfs", "hardlink", "fsync", "lsetstat", "limits",
+                "expand-path", "copy-data", "home-directory", "users-groups-by-id"}
+    assert expected <= names, f"missing: {sorted(expected - names)}"
+    p = run([*sftp_server_argv, "-Q", "nonsense"], timeout=60)
+    assert p.returncode != 0
+
+
+def test_deny_and_allow_lists(sftp_server_wrapper, area, tmp_path):
+    (area / "f.txt").write_bytes(b"f")
+    (tmp_path / "u").write_bytes(b"u")
+    w = sftp_server_wrapper("-P", "remove,mkdir", "-d", str(area))
+    p = sftp_direct_batch(w, ["rm f.txt"], tmp_path)
+    assert p.returncode != 0
+    p = sftp_direct_batch(w, ["mkdir nd"], tmp_path)
+    assert p.returncode != 0
+    p = sftp_direct_batch(w, ["put u", "get f.txt f.local"], tmp_path)
+    assert_ok(p, "requests not denied")
+    assert (area / "f.txt").exists() and not (area / "nd").exists() and (area / "u").exists()
+    # Allow list: only what's named works (plus what a client needs to start).
+    w = sftp_server_wrapper("-p", "open,close,read,realpath,stat,lstat,fstat,opendir,readdir", "-d", str(area))
+    p = sftp_direct_batch(w, ["get f.txt f2.local", "ls"], tmp_path)
+    assert_ok(p, "allowed requests")
+    assert (tmp_path / "f2.local").read_bytes() == b"f"
+    p = sftp_direct_batch(w, ["mkdir nd2"], tmp_path)
+    assert p.returncode != 0
+    p = sftp_direct_batch(w, ["rm u"], tmp_path)
+    assert p.returncode != 0
+    assert not (area / "nd2").exists() and (area / "u").exists()
+
+
+def test_umask_flag(sftp_server_wrapper, area, tmp_path):
+    (tmp_path / "m").write_bytes(b"m")
+    os.chmod(tmp_path / "m", 0o666)
+    w = sftp_server_wrapper("-u", "077", "-e", "-l", "DEBUG3", "-f", "LOCAL0", "-d", str(area))
+    p = sftp_direct_batch(w, ["put m", "mkdir md"], tmp_path)
+    assert_ok(p)
+    assert stat.S_IMODE(os.stat(area / "m").st_mode) & 0o077 == 0
+    assert stat.S_IMODE(os.stat(area / "md").st_mode) & 0o077 == 0
+
+
+def test_scp_through_sshd_subsystem(make_sshd, sftp_server_argv, tmp_path):
+    d = make_sshd(" ".join(sftp_server_argv))
+    area = tmp_path / "via-sshd"
+    area.mkdir()
+    data = write_random(tmp_path / "s.bin", 2_000_001)
+    p = run(["scp", *SSH_OPTS, "-i", d.key, "-P", str(d.port), str(tmp_path / "s.bin"),
+             f"root@127.0.0.1:{area}/s.bin"], timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert read_bytes(area / "s.bin") == data
+
+
+def test_as_sshd_subsystem(make_sshd, sftp_server_argv, tmp_path):
+    d = make_sshd(" ".join(sftp_server_argv) + " -l INFO")
+    area = tmp_path / "via-sshd"
+    area.mkdir()
+    data = write_random(area / "remote.bin", 5 * 1024 * 1024 + 3)
+    up = write_random(tmp_path / "up.bin", 4 * 1024 * 1024 + 7)
+    batch = tmp_path / "b"
+    batch.write_text(f"cd {area}\nget remote.bin got.bin\nput up.bin up.bin\nls -l\nrename up.bin up2.bin\n")
+    for extra in ([], ["-B", "1000", "-R", "1"], ["-B", "262144", "-R", "64"]):
+        p = run(["sftp", *SSH_OPTS, "-i", d.key, "-P", str(d.port), *extra, "-b", str(batch),
+                 "root@127.0.0.1"], timeout=300, cwd=str(tmp_path))
+        if extra[:2] == ["-B", "262144"]:
+            # Uploads with OpenSSH's client are bounded by its own 256 KiB message limit.
+            p = run(["sftp", *SSH_OPTS, "-i", d.key, "-P", str(d.port), "-B", "262144", "-R", "64", "-b", "-",
+                     "root@127.0.0.1"], timeout=300, cwd=str(tmp_path),
+                    input=f"cd {area}\nget remote.bin got.bin\n".encode())
+        assert p.returncode == 0, p.stderr.decode() + d.log()[-3000:]
+        assert read_bytes(tmp_path / "got.bin") == data
+        if extra[:2] != ["-B", "262144"]:
+            assert read_bytes(area / "up2.bin") == up
+            os.unlink(area / "up2.bin")
+        os.unlink(tmp_path / "got.bin")
