@@ -1,0 +1,268 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSH
+import SFTPProtocol
+import SFTPServer
+import Synchronization
+import WharfCore
+
+/// The SSH listener: accepts connections, authenticates users, and serves the `sftp` subsystem
+/// on their session channels.
+///
+/// Ownership: `run()` owns one task per connection, and each connection task owns one task per
+/// session channel (structured task groups, nothing detached). A session ends by closing its
+/// handles and awaiting its exit hook before its channel is closed; a connection task ends after
+/// all its channels.
+public final class SSHServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var hostKeys: [NIOSSHPrivateKey]
+        public var failedLoginDelay: TimeAmount = .seconds(1)
+        public var maximumAuthenticationAttempts = 6
+        /// Connections still running this long after shutdown began are closed.
+        public var shutdownGracePeriod: Duration = .seconds(30)
+        public var sftp = SFTPSessionConfiguration()
+
+        public init(host: String, port: Int, hostKeys: [NIOSSHPrivateKey]) {
+            self.host = host
+            self.port = port
+            self.hostKeys = hostKeys
+        }
+    }
+
+    /// Makes the storage a logged-in user sees; throwing refuses the session.
+    public typealias StorageFactory = @Sendable (AuthenticatedUser) throws -> any Storage
+    /// Awaited when a session ends, after its handles are closed.
+    public typealias SessionExitHook = @Sendable (AuthenticatedUser) async -> Void
+
+    private let configuration: Configuration
+    private let authenticator: any SSHUserAuthenticator
+    private let makeStorage: StorageFactory
+    private let exitHook: SessionExitHook?
+    private let group: any EventLoopGroup
+    private let pool: NIOThreadPool
+    private let logger: Logger
+    private let live = LiveConnections()
+    private let boundAddress = Mutex<SocketAddress?>(nil)
+    private let listener = Mutex<(any Channel)?>(nil)
+
+    public init(
+        configuration: Configuration, authenticator: any SSHUserAuthenticator, makeStorage: @escaping StorageFactory,
+        exitHook: SessionExitHook? = nil, group: any EventLoopGroup, pool: NIOThreadPool, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.authenticator = authenticator
+        self.makeStorage = makeStorage
+        self.exitHook = exitHook
+        self.group = group
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// The address the listener is bound to, once `run()` has bound it.
+    public var localAddress: SocketAddress? { self.boundAddress.withLock { $0 } }
+
+    /// Binds, then serves until `stopAccepting()` is called and every connection has ended.
+    /// `onBound` is called once the listener is bound (tests and logs use the chosen port).
+    public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+        let serverChannel = try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: self.configuration.host, port: self.configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.setUpConnection(channel)
+                }
+            }
+        if let address = serverChannel.channel.localAddress {
+            self.boundAddress.withLock { $0 = address }
+            onBound(address)
+        }
+        self.listener.withLock { $0 = serverChannel.channel }
+
+        try await withThrowingDiscardingTaskGroup { group in
+            try await serverChannel.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting. Running transfers go on; after the grace period, connections are closed.
+    public func stopAccepting() {
+        self.listener.withLock { $0 }?.close(promise: nil)
+    }
+
+    /// Closes every connection still open, for the end of the grace period.
+    public func closeAllConnections() -> Int {
+        self.live.closeAll()
+    }
+
+    public var connectionCount: Int { self.live.count }
+
+    // MARK: - Per connection
+
+    struct Connection: Sendable {
+        let channel: any Channel
+        let delegate: AuthenticationDelegate
+        let sessions: AsyncStream<SessionChannel>
+        let peer: String
+    }
+
+    struct SessionChannel: Sendable {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let subsystemRequested: EventLoopFuture<Void>
+    }
+
+    /// Runs on the connection's event loop, inside the accept path: synchronous pipeline set-up only.
+    private func setUpConnection(_ channel: any Channel) throws -> Connection {
+        let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(peer)"
+        let delegate = AuthenticationDelegate(
+            authenticator: self.authenticator, pool: self.pool, failureDelay: self.configuration.failedLoginDelay,
+            logger: logger, peer: peer)
+        let (sessions, continuation) = AsyncStream.makeStream(of: SessionChannel.self)
+        let frameLimit = self.configuration.sftp.maximumPacketLength
+
+        var serverConfiguration = SSHServerConfiguration(
+            hostKeys: self.configuration.hostKeys, userAuthDelegate: delegate)
+        serverConfiguration.transportProtectionSchemes = WharfTransportProtection.schemes
+        serverConfiguration.maxAuthAttempts = self.configuration.maximumAuthenticationAttempts
+
+        let handler = NIOSSHHandler(
+            role: .server(serverConfiguration),
+            allocator: channel.allocator,
+            inboundChildChannelInitializer: { child, channelType in
+                guard case .session = channelType else {
+                    // Port forwarding and other channel types: the client gets an open failure.
+                    logger.notice("refused \(channelType) channel")
+                    return child.eventLoop.makeFailedFuture(SSHServerError.channelTypeRefused)
+                }
+                return child.eventLoop.makeCompletedFuture {
+                    let subsystem = child.eventLoop.makePromise(of: Void.self)
+                    try child.pipeline.syncOperations.addHandlers([
+                        SessionRequestHandler(subsystemRequested: subsystem, logger: logger),
+                        SSHChannelDataCodec(),
+                        ByteToMessageHandler(SFTPFrameDecoder(maximumPacketLength: frameLimit)),
+                    ])
+                    let asyncChannel = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: child,
+                        configuration: .init(isOutboundHalfClosureEnabled: true))
+                    continuation.yield(SessionChannel(channel: asyncChannel, subsystemRequested: subsystem.futureResult))
+                }
+            })
+        _ = channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+        try channel.pipeline.syncOperations.addHandlers([handler, ConnectionErrorHandler(logger: logger)])
+        channel.closeFuture.whenComplete { _ in continuation.finish() }
+        return Connection(channel: channel, delegate: delegate, sessions: sessions, peer: peer)
+    }
+
+    private func serve(_ connection: Connection) async {
+        let token = self.live.insert(connection.channel)
+        defer { self.live.remove(token) }
+        self.logger.info("connection from \(connection.peer)", metadata: ["peer": "\(connection.peer)"])
+        let started = ContinuousClock.now
+        await withDiscardingTaskGroup { group in
+            for await session in connection.sessions {
+                group.addTask { await self.serveSession(session, on: connection) }
+            }
+        }
+        let user = connection.delegate.user?.name ?? "-"
+        self.logger.info(
+            "connection from \(connection.peer) closed after \(ContinuousClock.now - started)",
+            metadata: ["peer": "\(connection.peer)", "user": "\(user)"])
+    }
+
+    private func serveSession(_ session: SessionChannel, on connection: Connection) async {
+        do {
+            try await session.subsystemRequested.get()
+        } catch {
+            // Closed without asking for sftp, or refused requests only.
+            try? await session.channel.channel.close()
+            return
+        }
+        guard let user = connection.delegate.user else {
+            try? await session.channel.channel.close()
+            return
+        }
+        var logger = self.logger
+        logger[metadataKey: "user"] = "\(user.name)"
+        logger[metadataKey: "peer"] = "\(connection.peer)"
+        let storage: any Storage
+        do {
+            storage = try self.makeStorage(user)
+        } catch {
+            logger.error("cannot open home \(user.home) for \(user.name): \(error)")
+            try? await session.channel.channel.close()
+            return
+        }
+        var configuration = self.configuration.sftp
+        configuration.userName = user.name
+        logger.info("session opened for local user \(user.name) from \(connection.peer)")
+        var sessionExitHook: (@Sendable () async -> Void)? = nil
+        if let exitHook = self.exitHook {
+            sessionExitHook = { @Sendable in await exitHook(user) }
+        }
+        let sftp = SFTPSession(storage: storage, configuration: configuration, logger: logger, exitHook: sessionExitHook)
+        let channel = session.channel.channel
+        do {
+            try await session.channel.executeThenClose { inbound, _ in
+                // Replies are written straight to the channel and each write is awaited: its promise
+                // completes only once NIOSSH has sent the data within the flow-control window, so
+                // when the session returns nothing is left queued that a close could drop.
+                try await sftp.run(packets: inbound) { reply in
+                    try await channel.writeAndFlush(reply)
+                }
+            }
+        } catch {
+            logger.debug("session ended: \(error)")
+        }
+        logger.info("session closed for local user \(user.name) from \(connection.peer)")
+    }
+}
+
+enum SSHServerError: Error {
+    case channelTypeRefused
+}
+
+/// Logs and closes on a connection-level error (bad packets, failed key exchange).
+final class ConnectionErrorHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Any
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.logger.notice("connection error: \(error)")
+        context.close(promise: nil)
+    }
+}
+
+/// The open connections, so that shutdown can close what outlives the grace period.
+final class LiveConnections: Sendable {
+    private let state = Mutex<(next: Int, channels: [Int: any Channel])>((0, [:]))
+
+    func insert(_ channel: any Channel) -> Int {
+        self.state.withLock { state in
+            state.next += 1
+            state.channels[state.next] = channel
+            return state.next
+        }
+    }
+
+    func remove(_ token: Int) {
+        _ = self.state.withLock { $0.channels.removeValue(forKey: token) }
+    }
+
+    var count: Int { self.state.withLock { $0.channels.count } }
+
+    func closeAll() -> Int {
+        let channels = self.state.withLock { Array($0.channels.values) }
+        for channel in channels { channel.close(promise: nil) }
+        return channels.count
+    }
+}

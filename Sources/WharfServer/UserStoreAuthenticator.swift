@@ -1,0 +1,26 @@
+import SSHTransport
+import WharfUsers
+
+/// Checks SSH credentials against the embedded user store.
+///
+/// Unknown users cost the same scrypt work as known ones (a dummy hash is verified), so that
+/// neither the answer nor its timing tells whether an account exists.
+struct UserStoreAuthenticator: SSHUserAuthenticator {
+    let store: UserStore
+
+    func authenticate(username: String, credential: SSHCredential) -> AuthenticatedUser? {
+        let record = (try? self.store.user(named: username)) ?? nil
+        switch credential {
+        case .password(let password):
+            guard let record, let hash = record.passwordHash else {
+                _ = PasswordHasher.verify(password: password, encodedHash: PasswordHasher.dummyHash)
+                return nil
+            }
+            guard PasswordHasher.verify(password: password, encodedHash: hash) else { return nil }
+            return AuthenticatedUser(name: record.name, home: record.home)
+        case .publicKey(let key):
+            guard let record, record.authorizedKeys.contains(where: { $0.openSSHString == key }) else { return nil }
+            return AuthenticatedUser(name: record.name, home: record.home)
+        }
+    }
+}
