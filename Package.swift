@@ -101,7 +101,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WharfCoreTests",
-            dependencies: ["WharfCore", "WharfStorage"]
+            dependencies: [
+                "WharfCore", "WharfStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "WharfUsersTests",
