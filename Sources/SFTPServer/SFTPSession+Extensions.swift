@@ -97,12 +97,18 @@ extension SFTPSession {
         guard destination.options.contains(.write) || destination.options.contains(.append) else {
             throw SFTPFailure.permissionDenied("Destination not opened for writing")
         }
+        // Offsets come from the client: do the arithmetic in a range that cannot overflow.
+        let limit = UInt64(Int64.max)
+        guard readOffset <= limit, writeOffset <= limit, length <= limit else {
+            throw SFTPFailure.failure("Offset or length out of range")
+        }
         if source === destination, length == 0 || (readOffset < writeOffset + length && writeOffset < readOffset + length) {
             throw SFTPFailure.failure("Overlapping copy within one file")
         }
         var copied: UInt64 = 0
         while length == 0 || copied < length {
             let chunk = length == 0 ? self.configuration.maximumReadLength : Int(min(UInt64(self.configuration.maximumReadLength), length - copied))
+            guard readOffset + copied <= limit - UInt64(chunk) else { break }
             let data = try await source.file.read(at: readOffset + copied, length: chunk)
             if data.readableBytes == 0 { break }
             try await destination.file.write(data, at: writeOffset + copied)
@@ -164,7 +170,8 @@ extension SFTPSession {
             guard var digest = CheckFileHasher.Digest(algorithm: algorithm) else {
                 throw SFTPFailure.unsupported("Unsupported hash \(algorithm)")
             }
-            let blockEnd = min(end, blockStart + block)
+            let sum = blockStart.addingReportingOverflow(block)
+            let blockEnd = sum.overflow ? end : min(end, sum.partialValue)
             var offset = blockStart
             while offset < blockEnd {
                 let chunk = Int(min(UInt64(self.configuration.maximumReadLength), blockEnd - offset))

@@ -7,9 +7,9 @@ import WharfCore
 ///
 /// Transport-free: the SSH channel and the stdio `sftp-server` both feed it packets and give it
 /// a function to send replies. READ and WRITE requests run concurrently (up to
-/// `maximumConcurrentRequests`), so replies may leave out of order, which the protocol allows;
-/// requests on overlapping ranges of one file, and every other request, keep their order, as
-/// draft-ietf-secsh-filexfer-02 section 6.1 requires.
+/// `maximumConcurrentRequests`), but their replies leave in request order (see `ReplyTurnstile`);
+/// requests on overlapping ranges of one file, and every other request, are also executed in
+/// order, as draft-ietf-secsh-filexfer-02 section 6.1 requires.
 public final class SFTPSession: Sendable {
     public typealias Send = @Sendable (ByteBuffer) async throws -> Void
 
@@ -63,6 +63,18 @@ public final class SFTPSession: Sendable {
     private func serve<Packets: AsyncSequence>(packets: Packets, send: @escaping Send) async throws
     where Packets.Element == ByteBuffer {
         var initialized = false
+        let turnstile = ReplyTurnstile()
+        /// Sends a reply when its turn comes, and always passes the turn on, even when sending fails.
+        @Sendable func reply(_ response: SFTPResponse, turn: Int) async throws {
+            await turnstile.wait(for: turn)
+            do {
+                try await send(Self.encode(response))
+            } catch {
+                await turnstile.finish(turn)
+                throw error
+            }
+            await turnstile.finish(turn)
+        }
         try await withThrowingTaskGroup(of: Int.self) { group in
             var inFlight: [Int: InFlightRequest] = [:]
             var nextToken = 0
@@ -72,14 +84,19 @@ public final class SFTPSession: Sendable {
                 do {
                     request = try SFTPRequest(packet: packet)
                 } catch {
-                    try await self.answerUndecodable(packet: packet, error: error, send: send)
+                    let status = try self.status(forUndecodable: packet, error: error)
+                    let token = nextToken
+                    nextToken += 1
+                    try await reply(status, turn: token)
                     continue
                 }
 
                 if case .initialize(let version) = request {
                     self.logger.debug("client requested SFTP version \(version)")
                     initialized = true
-                    try await send(Self.encode(.version(version: 3, extensions: SFTPOperation.advertisedExtensions)))
+                    let token = nextToken
+                    nextToken += 1
+                    try await reply(.version(version: 3, extensions: SFTPOperation.advertisedExtensions), turn: token)
                     continue
                 }
                 guard initialized else {
@@ -101,13 +118,15 @@ public final class SFTPSession: Sendable {
                     nextToken += 1
                     inFlight[token] = concurrent
                     group.addTask {
-                        try await send(Self.encode(await self.respond(to: request)))
+                        try await reply(await self.respond(to: request), turn: token)
                         return token
                     }
                 } else {
                     while let done = try await group.next() { inFlight[done] = nil }
                     inFlight.removeAll()
-                    try await send(Self.encode(await self.respond(to: request)))
+                    let token = nextToken
+                    nextToken += 1
+                    try await reply(await self.respond(to: request), turn: token)
                 }
             }
             try await group.waitForAll()
@@ -131,18 +150,17 @@ public final class SFTPSession: Sendable {
         }
     }
 
-    private func answerUndecodable(packet: ByteBuffer, error: any Error, send: Send) async throws {
+    /// The status answering a packet that could not be decoded; throws (ending the session) when
+    /// the packet has no request id to answer, as the stream can no longer be trusted.
+    private func status(forUndecodable packet: ByteBuffer, error: any Error) throws -> SFTPResponse {
         self.logger.notice("bad SFTP request: \(error)")
         guard let id = SFTPRequest.peekID(packet: packet) else {
             throw SFTPFailure.badMessage("undecodable SFTP packet without a request id")
         }
-        let code: SFTPStatusCode
         if case SFTPProtocolError.unknownPacketType = error {
-            code = .operationUnsupported
-        } else {
-            code = .badMessage
+            return .status(id: id, code: .operationUnsupported, message: "\(error)")
         }
-        try await send(Self.encode(.status(id: id, code: code, message: "\(error)")))
+        return .status(id: id, code: .badMessage, message: "\(error)")
     }
 
     /// Applies the table's gates, runs the request, and maps any error to a status, in one place.

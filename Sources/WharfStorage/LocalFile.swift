@@ -16,13 +16,18 @@ final class LocalFile: StorageFile {
     let path: String
     private let descriptor: Int32
     private let appends: Bool
+    private let readOnly: Bool
+    /// Permission bits a client may set (the jail drops setuid, setgid and sticky).
+    private let permissionMask: UInt32
     private let pool: NIOThreadPool
     private let closed = Atomic<Bool>(false)
 
-    init(path: String, descriptor: Int32, appends: Bool, pool: NIOThreadPool) {
+    init(path: String, descriptor: Int32, appends: Bool, readOnly: Bool, permissionMask: UInt32, pool: NIOThreadPool) {
         self.path = path
         self.descriptor = descriptor
         self.appends = appends
+        self.readOnly = readOnly
+        self.permissionMask = permissionMask
         self.pool = pool
     }
 
@@ -35,7 +40,7 @@ final class LocalFile: StorageFile {
     }
 
     func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {
-        guard offset <= UInt64(Int64.max), length > 0 else { return ByteBuffer() }
+        guard length > 0, offset <= UInt64(Int64.max) - UInt64(length) else { return ByteBuffer() }
         return try await self.onPool { descriptor throws(StorageError) in
             var buffer = ByteBufferAllocator().buffer(capacity: length)
             var failure: Int32? = nil
@@ -61,6 +66,11 @@ final class LocalFile: StorageFile {
     }
 
     func write(_ data: ByteBuffer, at offset: UInt64) async throws(StorageError) {
+        // off_t is signed: an offset the kernel cannot represent is the client's error, not a trap.
+        let end = offset.addingReportingOverflow(UInt64(data.readableBytes))
+        guard !end.overflow, end.partialValue <= UInt64(Int64.max) else {
+            throw StorageError(errno: EFBIG)
+        }
         let appends = self.appends
         try await self.onPool { descriptor throws(StorageError) in
             var written = 0
@@ -91,7 +101,11 @@ final class LocalFile: StorageFile {
     }
 
     func setAttributes(_ changes: AttributeChanges) async throws(StorageError) {
-        try await self.onPool { descriptor throws(StorageError) in try POSIX.apply(changes, descriptor: descriptor) }
+        if self.readOnly { throw StorageError.readOnlySession }
+        var masked = changes
+        masked.permissions = changes.permissions.map { $0 & self.permissionMask }
+        let applied = masked
+        try await self.onPool { descriptor throws(StorageError) in try POSIX.apply(applied, descriptor: descriptor) }
     }
 
     func synchronize() async throws(StorageError) {

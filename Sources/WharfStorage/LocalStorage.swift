@@ -96,6 +96,8 @@ public struct LocalStorage: Storage {
         // there is dangling, and O_CREAT through it could create a file outside: refuse it.
         if resolver.isJailed { flags |= O_NOFOLLOW }
         let mode = mode_t(self.allowedPermissions(permissions ?? 0o666))
+        let permissionMask: UInt32 = resolver.isJailed ? 0o777 : 0o7777
+        let readOnly = self.isReadOnly
         let pool = self.pool
         let openFlags = flags
         return try await self.blocking { () throws(StorageError) -> LocalFile in
@@ -108,7 +110,9 @@ public struct LocalStorage: Storage {
                 _ = close(descriptor)
                 throw StorageError(errno: EISDIR)
             }
-            return LocalFile(path: path, descriptor: descriptor, appends: options.contains(.append), pool: pool)
+            return LocalFile(
+                path: path, descriptor: descriptor, appends: options.contains(.append), readOnly: readOnly,
+                permissionMask: permissionMask, pool: pool)
         }
     }
 

@@ -53,7 +53,8 @@ enum POSIX {
     /// Applies changes in OpenSSH's order: size, permissions, times, then ownership.
     static func apply(_ changes: AttributeChanges, path: String, followingSymlinks: Bool) throws(StorageError) {
         if let size = changes.size {
-            try check(truncate(path, off_t(clamping: size)))
+            guard size <= UInt64(Int64.max) else { throw fail(EFBIG) }
+            try check(truncate(path, off_t(size)))
         }
         if let permissions = changes.permissions {
             if followingSymlinks {
@@ -83,7 +84,8 @@ enum POSIX {
 
     static func apply(_ changes: AttributeChanges, descriptor: Int32) throws(StorageError) {
         if let size = changes.size {
-            try check(ftruncate(descriptor, off_t(clamping: size)))
+            guard size <= UInt64(Int64.max) else { throw fail(EFBIG) }
+            try check(ftruncate(descriptor, off_t(size)))
         }
         if let permissions = changes.permissions {
             try check(fchmod(descriptor, mode_t(permissions & 0o7777)))

@@ -154,15 +154,8 @@ import Darwin
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
-    /// Root ignores directory permissions, so this only means something for other users.
-    @Test(.enabled(if: geteuid() != 0)) func refusesUnwritableDataDirectory() throws {
-        let dir = try TemporaryDirectory()
-        let locked = dir.path + "/locked"
-        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o555])
-        defer { chmod(locked, 0o755) }
-        #expect(throws: UserStoreError.dataDirectoryNotWritable(locked)) { try UserStore(dataDirectory: locked) }
-    }
+    // An unwritable data directory is tested in tests/interop/test_user_cli.py, which runs the
+    // binary as an unprivileged user: root ignores directory permissions, and CI runs as root.
 
     @Test func errorDescriptionsStayOnOneLine() {
         let error = UserStoreError.invalidUsername("evil\nINFO: forged log line")
