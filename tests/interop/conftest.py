@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 ALICE_PASSWORD = "alice-secret-pw"
 START_TIMEOUT = 60
 STOP_TIMEOUT = 10
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGTERM if the test runner dies, so no server outlives it."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def _wharf_bin():
@@ -66,6 +74,7 @@ class WharfServer:
         self.proc = None
         self.log_path = str(self.base / "server.log")
         self.add_alice = add_alice
+        self.alice_added = False
         self.login_failure_delay = login_failure_delay
         self.log_level = log_level
         self.extra_args = list(extra_args)
@@ -93,10 +102,11 @@ class WharfServer:
 
     def start(self):
         os.makedirs(self.data_dir, exist_ok=True)
-        if self.add_alice:
+        if self.add_alice and not self.alice_added:
             keygen(self.key)
             p = self.add_user("alice", password=self.password, keys=[self.key + ".pub"])
             assert p.returncode == 0, f"wharf user add alice failed: {p.stderr.decode(errors='replace')}"
+            self.alice_added = True
         # Retry on the (unlikely) race of a free port being taken before bind.
         for _ in range(3):
             self.port = free_port()
@@ -107,12 +117,13 @@ class WharfServer:
             if self.login_failure_delay is not None:
                 args += ["--login-failure-delay", str(self.login_failure_delay)]
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                                         cwd=str(self.base))
+                                         cwd=str(self.base), preexec_fn=_die_with_parent)
             logf.close()
             m = wait_for_line(self.log, rf"SFTP listening on 127\.0\.0\.1:{self.port}\b",
                               START_TIMEOUT, self.proc)
             if m:
-                os.makedirs(self.home, exist_ok=True) if self.add_alice else None
+                if self.add_alice:
+                    os.makedirs(self.home, exist_ok=True)
                 return self
             if self.proc.poll() is None:
                 self.proc.kill()
@@ -137,13 +148,27 @@ class WharfServer:
 
 
 @pytest.fixture(scope="session")
-def wharf_server(wharf_bin, tmp_path_factory):
+def _main_server(wharf_bin, tmp_path_factory):
     """One server for the whole session; tests work in their own subdirectories."""
     srv = WharfServer(wharf_bin, tmp_path_factory.mktemp("wharf-main")).start()
     yield srv
     rc = srv.stop()
     assert rc == 0, f"wharf serve did not exit cleanly on SIGTERM within {STOP_TIMEOUT}s (rc={rc}):\n" \
                     + srv.log()[-4000:]
+
+
+@pytest.fixture
+def wharf_server(_main_server):
+    """The shared server. If an earlier test crashed it, it is restarted (same data dir) so that
+    one crash fails the test that caused it, not every test after it."""
+    srv = _main_server
+    if srv.proc.poll() is not None:
+        srv.start()
+    log_start = len(srv.log())
+    yield srv
+    if srv.proc.poll() is not None:
+        tail = srv.log()[log_start:][-4000:]
+        pytest.fail(f"wharf serve died during this test (exit {srv.proc.returncode}):\n{tail}", pytrace=False)
 
 
 @pytest.fixture
@@ -215,7 +240,8 @@ class SSHD:
         )
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)],
-                                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+                                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                                     preexec_fn=_die_with_parent)
         logf.close()
         m = wait_for_line(self.log, rf"Server listening on 127\.0\.0\.1 port {self.port}", 30, self.proc)
         assert m, f"sshd did not start:\n{self.log()}"
@@ -302,68 +328,3 @@ def sftp(transport):
     yield c
     c.close()
 
-
-# ---- TEMPORARY development switch: WHARF_REFERENCE=openssh -------------------
-if os.environ.get("WHARF_REFERENCE") == "openssh":
-    class RefServer(SSHD):
-        def __init__(self, base):
-            super().__init__(base, "internal-sftp -l DEBUG")
-            self.chroot = Path("/srv/wharf-ref") / base.name
-            if self.chroot.exists():
-                shutil.rmtree(self.chroot)
-            self.chroot.mkdir(parents=True)
-            os.chmod("/srv/wharf-ref", 0o755)
-            self.home = str(self.chroot)
-            self.password = None
-            self.data_dir = str(base)
-
-        @property
-        def pid(self):
-            return self.proc.pid
-
-        def start(self):
-            super().start()
-            return self
-
-    @pytest.fixture(scope="session")
-    def wharf_server(tmp_path_factory):  # noqa: F811
-        base = tmp_path_factory.mktemp("ref")
-        srv = RefServer(base)
-        orig = SSHD.start
-
-        def patched(self):
-            orig(self)
-            return self
-        cfgtail = f"ChrootDirectory {srv.chroot}\nForceCommand internal-sftp -l DEBUG\n"
-        # add chroot lines by wrapping write_text
-        import pathlib
-        real_write = pathlib.Path.write_text
-
-        def wt(p, text, *a, **k):
-            if p.name == "sshd_config":
-                text += cfgtail
-            return real_write(p, text, *a, **k)
-        pathlib.Path.write_text = wt
-        try:
-            srv.start()
-        finally:
-            pathlib.Path.write_text = real_write
-        yield srv
-        srv.stop()
-
-    @pytest.fixture
-    def sftp_server_argv():  # noqa: F811
-        return ["/usr/lib/openssh/sftp-server"]
-
-    @pytest.fixture
-    def sftp_server_wrapper(tmp_path):  # noqa: F811
-        counter = [0]
-
-        def make(*args):
-            counter[0] += 1
-            w = tmp_path / f"ref-sftp-server-{counter[0]}"
-            quoted = " ".join("'" + str(a).replace("'", "'\\''") + "'" for a in args)
-            w.write_text(f"#!/bin/sh\nexec /usr/lib/openssh/sftp-server {quoted}\n")
-            w.chmod(0o755)
-            return w
-        return make

@@ -2,7 +2,6 @@
 
 import os
 import stat
-import time
 
 import pytest
 
@@ -42,7 +41,8 @@ def test_put_get_byte_for_byte(wharf_server, workdir, tmp_path, buf, reqs, size)
 def test_put_get_empty_file(wharf_server, workdir, tmp_path):
     remote, local_dir = workdir
     (tmp_path / "empty").write_bytes(b"")
-    p = sftp_batch(wharf_server, [f"cd {remote}", "put empty", "get empty empty.back"], tmp_path)
+    # put -f asks for fsync@openssh.com after the upload.
+    p = sftp_batch(wharf_server, [f"cd {remote}", "put -f empty", "get empty empty.back"], tmp_path)
     assert_ok(p)
     assert (local_dir / "empty").read_bytes() == b""
     assert (tmp_path / "empty.back").read_bytes() == b""
@@ -208,8 +208,10 @@ def test_chmod_and_chgrp(wharf_server, workdir, tmp_path):
     os.chmod(f, 0o644)
     (local_dir / "pdir").mkdir()
     gid = os.stat(f).st_gid
+    os.symlink("perm.txt", local_dir / "plink")
+    # chgrp -h uses lsetstat@openssh.com on the link itself.
     p = sftp_batch(wharf_server, [f"cd {remote}", "chmod 600 perm.txt", "chmod 750 pdir", f"chgrp {gid} perm.txt",
-                                  "ls -l perm.txt"], tmp_path)
+                                  f"chgrp -h {gid} plink", "ls -l perm.txt"], tmp_path)
     assert_ok(p)
     assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(local_dir / "pdir").st_mode) == 0o750

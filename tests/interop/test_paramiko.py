@@ -4,7 +4,6 @@ import errno
 import hashlib
 import os
 import stat
-import time
 
 import paramiko
 import pytest
@@ -162,7 +161,7 @@ def test_check_file_hashes_equal_hashlib(sftp, workdir):
         # A range.
         assert f.check("sha256", 1000, 5000) == hashlib.sha256(data[1000:6000]).digest()
         # Blocks: one hash per block, concatenated.
-        blocks = b"".join(hashlib.sha1(data[i:i + 1 << 20]).digest() for i in range(0, len(data), 1 << 20))
+        blocks = b"".join(hashlib.sha1(data[i:i + (1 << 20)]).digest() for i in range(0, len(data), 1 << 20))
         assert f.check("sha1", 0, 0, 1 << 20) == blocks
 
 

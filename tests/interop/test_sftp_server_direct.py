@@ -44,7 +44,6 @@ def test_start_directory_and_full_command_set(sftp_server_wrapper, area, tmp_pat
     tree = tmp_path / "tree"
     (tree / "x" / "y").mkdir(parents=True)
     (tree / "x" / "y" / "z").write_bytes(b"deep")
-    gid = os.getgid()
     w = sftp_server_wrapper("-d", str(area))
     p = sftp_direct_batch(w, [
         "pwd",
@@ -63,7 +62,9 @@ def test_start_directory_and_full_command_set(sftp_server_wrapper, area, tmp_pat
         "ln -s renamed soft",
         "chmod 640 renamed",
         "chgrp 4321 hard",
-        f"chown 1234 hard",
+        "chgrp -h 2468 soft",
+        "put -f full.bin synced.bin",
+        "chown 1234 hard",
         "mkdir d1",
         "mkdir d2",
         "rmdir d2",
@@ -87,6 +88,9 @@ def test_start_directory_and_full_command_set(sftp_server_wrapper, area, tmp_pat
     assert stat.S_IMODE(os.stat(area / "renamed").st_mode) == 0o640
     assert os.stat(area / "hard").st_gid == 4321  # running as root: chgrp is permitted
     assert os.stat(area / "hard").st_uid == 1234
+    assert os.lstat(area / "soft").st_gid == 2468  # lsetstat: the link, not its target
+    assert os.stat(area / "renamed").st_gid == 4321
+    assert read_bytes(area / "synced.bin") == full
     assert (area / "d1").is_dir() and not (area / "d2").exists()
     assert not (area / "it's").exists()
     assert "Avail" in p.stdout
@@ -94,10 +98,17 @@ def test_start_directory_and_full_command_set(sftp_server_wrapper, area, tmp_pat
 
 def test_batch_failure_stops(sftp_server_wrapper, area, tmp_path):
     (tmp_path / "x").write_bytes(b"x")
+    (tmp_path / "y").write_bytes(b"y")
     w = sftp_server_wrapper("-d", str(area))
+    p = sftp_direct_batch(w, ["put y"], tmp_path)
+    assert_ok(p)
+    assert (area / "y").read_bytes() == b"y"
     p = sftp_direct_batch(w, ["rm nope", "put x"], tmp_path)
     assert p.returncode != 0
     assert not (area / "x").exists()
+    p = sftp_direct_batch(w, ["-rm nope", "put x"], tmp_path)
+    assert_ok(p)
+    assert (area / "x").read_bytes() == b"x"
 
 
 def test_no_jail_in_direct_mode(sftp_server_wrapper, area, tmp_path):
@@ -190,19 +201,85 @@ def test_as_sshd_subsystem(make_sshd, sftp_server_argv, tmp_path):
     area.mkdir()
     data = write_random(area / "remote.bin", 5 * 1024 * 1024 + 3)
     up = write_random(tmp_path / "up.bin", 4 * 1024 * 1024 + 7)
-    batch = tmp_path / "b"
-    batch.write_text(f"cd {area}\nget remote.bin got.bin\nput up.bin up.bin\nls -l\nrename up.bin up2.bin\n")
-    for extra in ([], ["-B", "1000", "-R", "1"], ["-B", "262144", "-R", "64"]):
-        p = run(["sftp", *SSH_OPTS, "-i", d.key, "-P", str(d.port), *extra, "-b", str(batch),
-                 "root@127.0.0.1"], timeout=300, cwd=str(tmp_path))
-        if extra[:2] == ["-B", "262144"]:
-            # Uploads with OpenSSH's client are bounded by its own 256 KiB message limit.
-            p = run(["sftp", *SSH_OPTS, "-i", d.key, "-P", str(d.port), "-B", "262144", "-R", "64", "-b", "-",
-                     "root@127.0.0.1"], timeout=300, cwd=str(tmp_path),
-                    input=f"cd {area}\nget remote.bin got.bin\n".encode())
-        assert p.returncode == 0, p.stderr.decode() + d.log()[-3000:]
-        assert read_bytes(tmp_path / "got.bin") == data
-        if extra[:2] != ["-B", "262144"]:
-            assert read_bytes(area / "up2.bin") == up
-            os.unlink(area / "up2.bin")
+    # OpenSSH's client cannot send a WRITE over 256 KiB, so -B 262144 is tested on downloads only.
+    for buf, reqs, upload in ((None, None, True), (1000, 1, True), (PUT_MAX_BUF, 64, True), (262144, 64, False)):
+        extra = (["-B", str(buf)] if buf else []) + (["-R", str(reqs)] if reqs else [])
+        cmds = f"cd {area}\nget remote.bin got.bin\nls -l\n"
+        if upload:
+            cmds += "put up.bin up.bin\nrename up.bin up2.bin\n"
+        p = run(["sftp", *SSH_OPTS, "-i", d.key, "-P", str(d.port), *extra, "-b", "-", "root@127.0.0.1"],
+                timeout=120, cwd=str(tmp_path), input=cmds.encode())
+        assert p.returncode == 0, f"{extra}: " + p.stderr.decode() + d.log()[-3000:]
+        assert read_bytes(tmp_path / "got.bin") == data, extra
         os.unlink(tmp_path / "got.bin")
+        if upload:
+            assert read_bytes(area / "up2.bin") == up, extra
+            os.unlink(area / "up2.bin")
+
+
+def _paramiko_over_stdio(argv):
+    """paramiko's SFTPClient talking to a stdio sftp-server through a socketpair."""
+    import socket
+    import subprocess
+
+    import paramiko
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen(argv, stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.DEVNULL)
+    theirs.close()
+    ours.settimeout(60)
+
+    class Pipe:
+        def get_name(self):
+            return "stdio"
+
+        def send(self, data):
+            return ours.send(data)
+
+        def recv(self, n):
+            return ours.recv(n)
+
+        def close(self):
+            ours.close()
+
+    return paramiko.SFTPClient(Pipe()), proc, ours
+
+
+def test_read_only_errors_map_to_permission_error(sftp_server_argv, area):
+    import errno
+    (area / "f.txt").write_bytes(b"data")
+    client, proc, sock = _paramiko_over_stdio([*sftp_server_argv, "-R", "-d", str(area)])
+    try:
+        assert client.open(str(area / "f.txt")).read() == b"data"
+        for fn, args in [(client.open, (str(area / "new.txt"), "w")), (client.mkdir, (str(area / "d"),)),
+                         (client.remove, (str(area / "f.txt"),)),
+                         (client.rename, (str(area / "f.txt"), str(area / "g.txt"))),
+                         (client.chmod, (str(area / "f.txt"), 0o600))]:
+            with pytest.raises(PermissionError) as ei:
+                fn(*args)
+            assert ei.value.errno == errno.EACCES, (fn, args)
+        with pytest.raises(FileNotFoundError):
+            client.stat(str(area / "missing"))
+    finally:
+        client.close()
+        sock.close()
+        proc.wait(timeout=10)
+    assert sorted(os.listdir(area)) == ["f.txt"]
+    assert proc.returncode == 0
+
+
+def test_paramiko_over_stdio_roundtrip(sftp_server_argv, area, tmp_path):
+    data = write_random(tmp_path / "x.bin", 2_000_003)
+    client, proc, sock = _paramiko_over_stdio([*sftp_server_argv, "-d", str(area)])
+    try:
+        client.put(str(tmp_path / "x.bin"), str(area / "x.bin"))
+        assert read_bytes(area / "x.bin") == data
+        client.get(str(area / "x.bin"), str(tmp_path / "y.bin"))
+        assert read_bytes(tmp_path / "y.bin") == data
+        assert client.normalize(".") == str(area)
+        st = client.stat(str(area / "x.bin"))
+        assert st.st_size == len(data)
+    finally:
+        client.close()
+        sock.close()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0

@@ -61,8 +61,9 @@ def test_port_forwarding_refused(wharf_server):
         with pytest.raises(paramiko.SSHException):
             t.request_port_forward("127.0.0.1", 0)
         assert_usable(t)
+        ch = t.open_session(timeout=30)
         with pytest.raises(paramiko.SSHException):
-            t.open_x11_channel(("127.0.0.1", 6000))
+            ch.request_x11(auth_protocol="MIT-MAGIC-COOKIE-1", auth_cookie="0" * 32)
         assert_usable(t)
     finally:
         t.close()
@@ -75,3 +76,5 @@ def test_openssh_client_exec_is_refused(wharf_server):
              f"{wharf_server.user}@127.0.0.1", "echo", "should-not-run"], timeout=60)
     assert p.returncode != 0
     assert b"should-not-run" not in p.stdout
+    # Refused after authentication, not before.
+    assert b"Permission denied" not in p.stderr and b"Connection refused" not in p.stderr, p.stderr
