@@ -11,7 +11,10 @@ public struct SFTPSessionConfiguration: Sendable {
     public var maximumOpenHandles = 1024
     /// Requests served at once; more wait, and the transport stops reading, which pushes back on the client.
     public var maximumConcurrentRequests = 64
-    public var maximumReadLength = 256 * 1024
+    /// OpenSSH's client refuses replies over 256 KiB, so a DATA reply and its header must fit in
+    /// that: like OpenSSH's server, reads are served up to 256 KiB less 1 KiB.
+    public var maximumReadLength = 256 * 1024 - 1024
+    /// Incoming packets may be up to `maximumPacketLength`, which leaves room for a full 256 KiB write.
     public var maximumWriteLength = 256 * 1024
     public var maximumPacketLength = SFTPFrameDecoder.defaultMaximumPacketLength
     /// Entries per READDIR reply (OpenSSH sends 100).

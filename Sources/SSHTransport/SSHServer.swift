@@ -47,6 +47,7 @@ public final class SSHServer: Sendable {
     private let live = LiveConnections()
     private let boundAddress = Mutex<SocketAddress?>(nil)
     private let listener = Mutex<(any Channel)?>(nil)
+    private let stopping = Atomic<Bool>(false)
 
     public init(
         configuration: Configuration, authenticator: any SSHUserAuthenticator, makeStorage: @escaping StorageFactory,
@@ -83,16 +84,23 @@ public final class SSHServer: Sendable {
         self.listener.withLock { $0 = serverChannel.channel }
 
         try await withThrowingDiscardingTaskGroup { group in
-            try await serverChannel.executeThenClose { inbound in
-                for try await connection in inbound {
-                    group.addTask { await self.serve(connection) }
+            do {
+                try await serverChannel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
                 }
+            } catch where self.stopping.load(ordering: .acquiring) {
+                // Closing the listener ends the accept loop with an error; the connections go on.
+                self.logger.debug("listener closed: \(error)")
             }
+            // Leaving the group awaits every connection task: shutdown drains, it does not cut.
         }
     }
 
     /// Stops accepting. Running transfers go on; after the grace period, connections are closed.
     public func stopAccepting() {
+        self.stopping.store(true, ordering: .releasing)
         self.listener.withLock { $0 }?.close(promise: nil)
     }
 
@@ -143,6 +151,8 @@ public final class SSHServer: Sendable {
                     return child.eventLoop.makeFailedFuture(SSHServerError.channelTypeRefused)
                 }
                 return child.eventLoop.makeCompletedFuture {
+                    // A client's EOF ends the request stream but not the replies still to come.
+                    try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                     let subsystem = child.eventLoop.makePromise(of: Void.self)
                     try child.pipeline.syncOperations.addHandlers([
                         SessionRequestHandler(subsystemRequested: subsystem, logger: logger),
@@ -150,12 +160,10 @@ public final class SSHServer: Sendable {
                         ByteToMessageHandler(SFTPFrameDecoder(maximumPacketLength: frameLimit)),
                     ])
                     let asyncChannel = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                        wrappingChannelSynchronously: child,
-                        configuration: .init(isOutboundHalfClosureEnabled: true))
+                        wrappingChannelSynchronously: child)
                     continuation.yield(SessionChannel(channel: asyncChannel, subsystemRequested: subsystem.futureResult))
                 }
             })
-        _ = channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
         try channel.pipeline.syncOperations.addHandlers([handler, ConnectionErrorHandler(logger: logger)])
         channel.closeFuture.whenComplete { _ in continuation.finish() }
         return Connection(channel: channel, delegate: delegate, sessions: sessions, peer: peer)
@@ -214,12 +222,20 @@ public final class SSHServer: Sendable {
                 // Replies are written straight to the channel and each write is awaited: its promise
                 // completes only once NIOSSH has sent the data within the flow-control window, so
                 // when the session returns nothing is left queued that a close could drop.
-                try await sftp.run(packets: inbound) { reply in
-                    try await channel.writeAndFlush(reply)
+                var exitStatus = 0
+                do {
+                    try await sftp.run(packets: inbound) { reply in
+                        try await channel.writeAndFlush(reply)
+                    }
+                } catch {
+                    logger.debug("session ended: \(error)")
+                    exitStatus = 1
                 }
+                // sshd reports the subsystem's exit; scp and `ssh -s` fail without one.
+                try? await channel.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: exitStatus)).get()
             }
         } catch {
-            logger.debug("session ended: \(error)")
+            logger.debug("session channel closed: \(error)")
         }
         logger.info("session closed for local user \(user.name) from \(connection.peer)")
     }

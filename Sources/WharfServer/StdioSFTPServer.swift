@@ -47,8 +47,7 @@ public enum StdioSFTPServer {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(SFTPFrameDecoder(maximumPacketLength: frameLimit)))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(isOutboundHalfClosureEnabled: true))
+                        wrappingChannelSynchronously: channel)
                 }
             }
 

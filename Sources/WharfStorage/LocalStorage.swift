@@ -206,14 +206,24 @@ public struct LocalStorage: Storage {
             let link = try resolver.resolve(linkPath, followingFinal: false)
             var stored = target
             if case .jailed(let root) = resolver.confinement {
-                // Store the target as a real absolute path without "..": then the kernel, following
-                // it, can never climb out of the home, whatever other links lie on the way.
-                let linkDirectory = VirtualPath(linkPath).parent
+                // The kernel resolves a relative target from the directory the link really lies in,
+                // so check and rewrite it against that directory (symlinks on the way resolved).
+                // Stored targets never hold ".." after a name: a leading run of ".." that stays
+                // within the home, then plain names; absolute targets become real absolute paths.
+                let realDirectory = String(link[..<(link.lastIndex(of: "/") ?? link.startIndex)])
+                guard let virtualDirectory = resolver.virtualPath(forReal: realDirectory.isEmpty ? "/" : realDirectory) else {
+                    throw StorageError.outsideHome
+                }
+                let linkDirectory = VirtualPath(virtualDirectory)
                 if VirtualPath.climbsAboveRoot(target, relativeTo: linkDirectory) {
                     throw StorageError.outsideHome
                 }
                 let virtualTarget = VirtualPath(target, relativeTo: linkDirectory)
-                stored = virtualTarget.isRoot ? root : (root == "/" ? "" : root) + virtualTarget.description
+                if target.hasPrefix("/") {
+                    stored = virtualTarget.isRoot ? root : (root == "/" ? "" : root) + virtualTarget.description
+                } else {
+                    stored = virtualTarget.relative(from: linkDirectory)
+                }
             }
             try POSIX.check(symlink(stored, link))
         }
