@@ -108,6 +108,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SFTPServerTests",
+            dependencies: [
+                "SFTPServer", "SFTPProtocol", "WharfCore", "WharfStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "WharfUsersTests",
             dependencies: ["WharfUsers"]
         ),

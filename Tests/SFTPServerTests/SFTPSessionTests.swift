@@ -1,0 +1,348 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SFTPProtocol
+import SFTPServer
+import Synchronization
+import Testing
+import WharfCore
+import WharfStorage
+
+/// Drives an `SFTPSession` with hand-built packets, as a transport would, and reads its replies.
+@Suite("SFTP session")
+struct SFTPSessionTests {
+    @Test func versionAdvertisesTheTableExtensions() async throws {
+        let replies = try await Harness.run { packets in
+            packets.append(Packet.initialize())
+        }
+        var version = try #require(replies.first)
+        #expect(version.readInteger(as: UInt8.self) == SFTPPacketType.version.rawValue)
+        #expect(version.readInteger(as: UInt32.self) == 3)
+        var names: [String] = []
+        while let name = version.readSFTPString(), version.readSFTPString() != nil { names.append(name) }
+        #expect(names.contains("posix-rename@openssh.com"))
+        #expect(names.contains("limits@openssh.com"))
+        #expect(names.contains("check-file-handle"))
+    }
+
+    @Test func pipelinedWritesAreAnsweredInRequestOrder() async throws {
+        let replies = try await Harness.run { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.open(id: 1, path: "/f", flags: [.write, .create, .truncate]))
+        } then: { packets, replies in
+            let handle = try replies.handle(id: 1)
+            for index in 0..<200 {
+                let chunk = ByteBuffer(bytes: Array(repeating: UInt8(index % 251), count: 4096))
+                packets.append(Packet.write(id: UInt32(100 + index), handle: handle, offset: UInt64(index * 4096), data: chunk))
+            }
+            packets.append(Packet.close(id: 999, handle: handle))
+        }
+        let ids: [UInt32] = replies.dropFirst(2).compactMap { reply in reply.getInteger(at: reply.readerIndex + 1) }
+        let expected: [UInt32] = (0..<200).map { UInt32(100 + $0) } + [999]
+        #expect(ids == expected)
+        let codes = replies.dropFirst(2).map(\.statusCode)
+        #expect(codes.allSatisfy { $0 == .ok })
+    }
+
+    @Test func handlesLeftOpenAreClosedBeforeTheExitHookRuns() async throws {
+        let events = Recorder<String>()
+        _ = try await Harness.run(
+            record: { _, event in events.append(event) },
+            exitHook: { events.append("exit hook") }
+        ) { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.open(id: 1, path: "/a", flags: [.write, .create]))
+            packets.append(Packet.open(id: 2, path: "/b", flags: [.write, .create]))
+        }
+        let recorded = events.values
+        #expect(recorded.filter { $0.hasPrefix("close") }.count == 2)
+        #expect(recorded.last == "exit hook")
+    }
+
+    @Test func unknownTypesAndMalformedRequestsGetStatusesAndTheSessionGoesOn() async throws {
+        let replies = try await Harness.run { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.raw(type: 99, id: 7, body: []))
+            // OPEN whose path length runs past the end of the packet.
+            packets.append(Packet.raw(type: SFTPPacketType.open.rawValue, id: 8, body: [0, 0, 0, 50, 0x61]))
+            packets.append(Packet.extended(id: 9, name: "no-such@example.com", body: ByteBuffer()))
+            packets.append(Packet.read(id: 10, handle: ByteBuffer(string: "nope"), offset: 0, length: 10))
+            packets.append(Packet.stat(id: 11, path: "/"))
+        }
+        #expect(replies[1].statusCode == .operationUnsupported)
+        #expect(replies[2].statusCode == .badMessage)
+        #expect(replies[3].statusCode == .operationUnsupported)
+        #expect(replies[4].statusCode == .failure)
+        #expect(replies[5].getInteger(at: replies[5].readerIndex, as: UInt8.self) == SFTPPacketType.attrs.rawValue)
+    }
+
+    @Test func readOnlyAndDeniedRequestsAreRefusedByTheTable() async throws {
+        var configuration = SFTPSessionConfiguration()
+        configuration.readOnly = true
+        configuration.deniedRequests = ["stat"]
+        let replies = try await Harness.run(configuration: configuration) { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.open(id: 1, path: "/new", flags: [.write, .create]))
+            packets.append(Packet.mkdir(id: 2, path: "/d"))
+            packets.append(Packet.stat(id: 3, path: "/"))
+            packets.append(Packet.lstat(id: 4, path: "/"))
+        }
+        #expect(replies[1].statusCode == .permissionDenied)
+        #expect(replies[2].statusCode == .permissionDenied)
+        #expect(replies[3].statusCode == .permissionDenied)
+        #expect(replies[4].getInteger(at: replies[4].readerIndex, as: UInt8.self) == SFTPPacketType.attrs.rawValue)
+    }
+
+    @Test func aRequestBeforeInitEndsTheSession() async throws {
+        await #expect(throws: (any Error).self) {
+            _ = try await Harness.run { packets in
+                packets.append(Packet.stat(id: 1, path: "/"))
+            }
+        }
+    }
+}
+
+// MARK: - Harness
+
+/// A list appended to from concurrent tasks.
+final class Recorder<Element: Sendable>: Sendable {
+    private let storage = Mutex<[Element]>([])
+    func append(_ element: Element) { self.storage.withLock { $0.append(element) } }
+    var values: [Element] { self.storage.withLock { $0 } }
+}
+
+/// Runs a session over a temporary jailed directory. `first` feeds the first packets; `then`, if
+/// given, sees the replies to them and feeds more. The stream ends after that, like a client EOF.
+enum Harness {
+    static func run(
+        configuration: SFTPSessionConfiguration = .init(),
+        record: (@Sendable (String, String) -> Void)? = nil,
+        exitHook: (@Sendable () async -> Void)? = nil,
+        _ first: (inout [ByteBuffer]) throws -> Void,
+        then: ((inout [ByteBuffer], [ByteBuffer]) throws -> Void)? = nil
+    ) async throws -> [ByteBuffer] {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-session-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        defer { pool.shutdownGracefully { _ in } }
+
+        var storage: any Storage = try LocalStorage(jailedAt: root, pool: pool)
+        if let record { storage = RecordingStorage(base: storage, record: record) }
+        let session = SFTPSession(
+            storage: storage, configuration: configuration, logger: Logger(label: "test"), exitHook: exitHook)
+        let (stream, input) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let replies = Recorder<ByteBuffer>()
+        let (replyStream, replyInput) = AsyncStream.makeStream(of: Void.self)
+
+        var packets: [ByteBuffer] = []
+        try first(&packets)
+        for packet in packets { input.yield(packet) }
+        let firstCount = packets.count
+
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await session.run(packets: stream) { reply in
+                    var reply = reply
+                    reply.moveReaderIndex(forwardBy: 4)  // the length prefix
+                    replies.append(reply)
+                    replyInput.yield()
+                }
+                replyInput.finish()
+            }
+            if let then {
+                var seen = 0
+                for await _ in replyStream {
+                    seen += 1
+                    if seen == firstCount { break }
+                }
+                var more: [ByteBuffer] = []
+                try then(&more, replies.values)
+                for packet in more { input.yield(packet) }
+            }
+            input.finish()
+            try await group.waitForAll()
+            return replies.values
+        }
+    }
+}
+
+/// Wraps a storage to record when files are closed.
+struct RecordingStorage: Storage {
+    let base: any Storage
+    let record: @Sendable (String, String) -> Void
+
+    var startDirectory: String { self.base.startDirectory }
+    var isReadOnly: Bool { self.base.isReadOnly }
+    var homeDirectory: String { self.base.homeDirectory }
+
+    func attributes(at path: String, followingSymlinks: Bool) async throws(StorageError) -> FileAttributes {
+        try await self.base.attributes(at: path, followingSymlinks: followingSymlinks)
+    }
+    func setAttributes(at path: String, _ changes: AttributeChanges, followingSymlinks: Bool) async throws(StorageError) {
+        try await self.base.setAttributes(at: path, changes, followingSymlinks: followingSymlinks)
+    }
+    func openFile(at path: String, options: OpenOptions, permissions: UInt32?) async throws(StorageError) -> any StorageFile {
+        RecordingFile(base: try await self.base.openFile(at: path, options: options, permissions: permissions), record: self.record)
+    }
+    func openDirectory(at path: String) async throws(StorageError) -> any StorageDirectory {
+        try await self.base.openDirectory(at: path)
+    }
+    func removeFile(at path: String) async throws(StorageError) { try await self.base.removeFile(at: path) }
+    func makeDirectory(at path: String, permissions: UInt32?) async throws(StorageError) {
+        try await self.base.makeDirectory(at: path, permissions: permissions)
+    }
+    func removeDirectory(at path: String) async throws(StorageError) { try await self.base.removeDirectory(at: path) }
+    func rename(from source: String, to destination: String, replacing: Bool) async throws(StorageError) {
+        try await self.base.rename(from: source, to: destination, replacing: replacing)
+    }
+    func readSymbolicLink(at path: String) async throws(StorageError) -> String { try await self.base.readSymbolicLink(at: path) }
+    func createSymbolicLink(at linkPath: String, pointingTo target: String) async throws(StorageError) {
+        try await self.base.createSymbolicLink(at: linkPath, pointingTo: target)
+    }
+    func createHardLink(at newPath: String, to existingPath: String) async throws(StorageError) {
+        try await self.base.createHardLink(at: newPath, to: existingPath)
+    }
+    func canonicalPath(_ path: String) async throws(StorageError) -> String { try await self.base.canonicalPath(path) }
+    func fileSystemStatistics(at path: String) async throws(StorageError) -> FileSystemStatistics {
+        try await self.base.fileSystemStatistics(at: path)
+    }
+    func accountNames(userIDs: [UInt32], groupIDs: [UInt32]) async -> (users: [String?], groups: [String?]) {
+        await self.base.accountNames(userIDs: userIDs, groupIDs: groupIDs)
+    }
+}
+
+final class RecordingFile: StorageFile {
+    let base: any StorageFile
+    let record: @Sendable (String, String) -> Void
+    init(base: any StorageFile, record: @escaping @Sendable (String, String) -> Void) {
+        self.base = base
+        self.record = record
+    }
+    var path: String { self.base.path }
+    func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer { try await self.base.read(at: offset, length: length) }
+    func write(_ data: ByteBuffer, at offset: UInt64) async throws(StorageError) { try await self.base.write(data, at: offset) }
+    func attributes() async throws(StorageError) -> FileAttributes { try await self.base.attributes() }
+    func setAttributes(_ changes: AttributeChanges) async throws(StorageError) { try await self.base.setAttributes(changes) }
+    func synchronize() async throws(StorageError) { try await self.base.synchronize() }
+    func fileSystemStatistics() async throws(StorageError) -> FileSystemStatistics { try await self.base.fileSystemStatistics() }
+    func close() async throws(StorageError) {
+        try await self.base.close()
+        self.record("", "close \(self.path)")
+    }
+}
+
+// MARK: - Packets
+
+enum Packet {
+    static func frame(_ type: UInt8, _ body: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(type)
+        body(&buffer)
+        return buffer
+    }
+
+    static func initialize() -> ByteBuffer { frame(SFTPPacketType.initialize.rawValue) { $0.writeInteger(UInt32(3)) } }
+
+    static func open(id: UInt32, path: String, flags: SFTPOpenFlags) -> ByteBuffer {
+        frame(SFTPPacketType.open.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(path)
+            $0.writeInteger(flags.rawValue)
+            $0.writeInteger(UInt32(0))
+        }
+    }
+
+    static func write(id: UInt32, handle: ByteBuffer, offset: UInt64, data: ByteBuffer) -> ByteBuffer {
+        frame(SFTPPacketType.write.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(handle)
+            $0.writeInteger(offset)
+            $0.writeSFTPString(data)
+        }
+    }
+
+    static func read(id: UInt32, handle: ByteBuffer, offset: UInt64, length: UInt32) -> ByteBuffer {
+        frame(SFTPPacketType.read.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(handle)
+            $0.writeInteger(offset)
+            $0.writeInteger(length)
+        }
+    }
+
+    static func close(id: UInt32, handle: ByteBuffer) -> ByteBuffer {
+        frame(SFTPPacketType.close.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(handle)
+        }
+    }
+
+    static func stat(id: UInt32, path: String) -> ByteBuffer {
+        frame(SFTPPacketType.stat.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(path)
+        }
+    }
+
+    static func lstat(id: UInt32, path: String) -> ByteBuffer {
+        frame(SFTPPacketType.lstat.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(path)
+        }
+    }
+
+    static func mkdir(id: UInt32, path: String) -> ByteBuffer {
+        frame(SFTPPacketType.mkdir.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(path)
+            $0.writeInteger(UInt32(0))
+        }
+    }
+
+    static func extended(id: UInt32, name: String, body: ByteBuffer) -> ByteBuffer {
+        frame(SFTPPacketType.extended.rawValue) {
+            $0.writeInteger(id)
+            $0.writeSFTPString(name)
+            $0.writeImmutableBuffer(body)
+        }
+    }
+
+    static func raw(type: UInt8, id: UInt32, body: [UInt8]) -> ByteBuffer {
+        frame(type) {
+            $0.writeInteger(id)
+            $0.writeBytes(body)
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// The status code of a STATUS reply (type byte first), nil for other replies.
+    var statusCode: SFTPStatusCode? {
+        guard self.getInteger(at: self.readerIndex, as: UInt8.self) == SFTPPacketType.status.rawValue,
+            let code = self.getInteger(at: self.readerIndex + 5, as: UInt32.self)
+        else { return nil }
+        return SFTPStatusCode(rawValue: code)
+    }
+}
+
+extension Array where Element == ByteBuffer {
+    /// The handle in the HANDLE reply to request `id`.
+    func handle(id: UInt32) throws(HarnessError) -> ByteBuffer {
+        for reply in self {
+            var copy = reply
+            guard copy.readInteger(as: UInt8.self) == SFTPPacketType.handle.rawValue,
+                copy.readInteger(as: UInt32.self) == id
+            else { continue }
+            guard let handle = copy.readSFTPStringBuffer() else { break }
+            return handle
+        }
+        throw HarnessError.noHandle(id)
+    }
+}
+
+enum HarnessError: Error {
+    case noHandle(UInt32)
+}
