@@ -218,6 +218,9 @@ public final class SSHServer: Sendable {
         let sftp = SFTPSession(storage: storage, configuration: configuration, logger: logger, exitHook: sessionExitHook)
         let channel = session.channel.channel
         do {
+            // The body always leaves by throwing `SessionFinished`: NIOSSH fails a child channel's
+            // closeFuture when the TCP connection drops under it, and NIOAsyncChannel asserts on a
+            // failed closeFuture only on its normal exit path, not on the error path.
             try await session.channel.executeThenClose { inbound, _ in
                 // Replies are written straight to the channel and each write is awaited: its promise
                 // completes only once NIOSSH has sent the data within the flow-control window, so
@@ -233,7 +236,9 @@ public final class SSHServer: Sendable {
                 }
                 // sshd reports the subsystem's exit; scp and `ssh -s` fail without one.
                 try? await channel.triggerUserOutboundEvent(SSHChannelRequestEvent.ExitStatus(exitStatus: exitStatus)).get()
+                throw SessionFinished()
             }
+        } catch is SessionFinished {
         } catch {
             logger.debug("session channel closed: \(error)")
         }
@@ -244,6 +249,9 @@ public final class SSHServer: Sendable {
 enum SSHServerError: Error {
     case channelTypeRefused
 }
+
+/// Thrown to leave `executeThenClose` by its error path; see `serveSession`.
+struct SessionFinished: Error {}
 
 /// Logs and closes on a connection-level error (bad packets, failed key exchange).
 final class ConnectionErrorHandler: ChannelInboundHandler, Sendable {

@@ -55,12 +55,16 @@ public enum StdioSFTPServer {
         let session = SFTPSession(storage: storage, configuration: configuration, logger: logger)
         let raw = channel.channel
         do {
+            // Leave by the error path, as the SSH transport does: a closeFuture failed by a broken
+            // pipe must not trip NIOAsyncChannel's assertion on the normal path.
             try await channel.executeThenClose { inbound, _ in
                 // Each reply's write is awaited, so everything is on the pipe before we close it.
                 try await session.run(packets: inbound) { reply in
                     try await raw.writeAndFlush(reply)
                 }
+                throw StdioSessionFinished()
             }
+        } catch is StdioSessionFinished {
         } catch {
             logger.error("session ended: \(error)")
             logger.info("session closed for local user \(options.userName ?? "?")")
@@ -69,3 +73,6 @@ public enum StdioSFTPServer {
         logger.info("session closed for local user \(options.userName ?? "?")")
     }
 }
+
+/// Thrown to leave `executeThenClose` by its error path.
+private struct StdioSessionFinished: Error {}
