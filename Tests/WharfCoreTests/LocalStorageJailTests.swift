@@ -151,7 +151,7 @@ struct LocalStorageJailTests {
         }
     }
 
-    @Test func createSymbolicLinkStoresAbsoluteInRootTargets() async throws {
+    @Test func createSymbolicLinkStoresSafeTargets() async throws {
         try await withJail { storage, sandbox in
             try sandbox.makeDirectory("a")
             try sandbox.write("a/b", "bee")
@@ -166,11 +166,15 @@ struct LocalStorageJailTests {
             #expect(try await storage.attributes(at: "/lnk", followingSymlinks: true).size == 3)
             #expect(try await storage.attributes(at: "/lnk", followingSymlinks: false).type == .symbolicLink)
 
-            // Relative targets are resolved against the link's directory.
+            // Relative targets stay relative (readlink shows what was made), normalized so that
+            // ".." only leads the path: "x/../../a/b" from /d is stored as "../a/b".
             try await storage.createSymbolicLink(at: "/d/rel", pointingTo: "../a/b")
-            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: sandbox.real("d/rel")) == sandbox.real("a/b"))
-            #expect(try await storage.readSymbolicLink(at: "/d/rel") == "/a/b")
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: sandbox.real("d/rel")) == "../a/b")
+            #expect(try await storage.readSymbolicLink(at: "/d/rel") == "../a/b")
             #expect(try await storage.readWholeFile("d/rel") == "bee")
+            try await storage.createSymbolicLink(at: "/d/rel2", pointingTo: "x/../../a/b")
+            #expect(try await storage.readSymbolicLink(at: "/d/rel2") == "../a/b")
+            #expect(try await storage.readWholeFile("d/rel2") == "bee")
 
             // A link to the root itself.
             try await storage.createSymbolicLink(at: "/top", pointingTo: "/")
