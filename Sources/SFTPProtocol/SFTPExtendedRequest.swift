@@ -43,26 +43,10 @@ public enum SFTPExtendedRequest: Sendable {
 
     /// Decodes the payload of an extended request; nil when the name is not one we know.
     public init?(name: String, payload: ByteBuffer) throws(SFTPProtocolError) {
-        var buffer = payload
         let truncated = SFTPProtocolError.malformed("truncated \(name) request")
-        func string() throws(SFTPProtocolError) -> String {
-            guard let value = buffer.readSFTPString() else { throw truncated }
-            return value
-        }
-        func bytes() throws(SFTPProtocolError) -> ByteBuffer {
-            guard let value = buffer.readSFTPStringBuffer() else { throw truncated }
-            return value
-        }
-        func uint32() throws(SFTPProtocolError) -> UInt32 {
-            guard let value = buffer.readInteger(as: UInt32.self) else { throw truncated }
-            return value
-        }
-        func uint64() throws(SFTPProtocolError) -> UInt64 {
-            guard let value = buffer.readInteger(as: UInt64.self) else { throw truncated }
-            return value
-        }
+        var fields = SFTPFieldReader(buffer: payload, truncated: truncated)
         func idList() throws(SFTPProtocolError) -> [UInt32] {
-            var list = try bytes()
+            var list = try fields.bytes()
             guard list.readableBytes % 4 == 0 else { throw SFTPProtocolError.malformed("id list not a multiple of 4") }
             var ids: [UInt32] = []
             ids.reserveCapacity(list.readableBytes / 4)
@@ -72,39 +56,38 @@ public enum SFTPExtendedRequest: Sendable {
 
         switch name {
         case Name.posixRename:
-            let old = try string()
-            self = .posixRename(oldPath: old, newPath: try string())
-        case Name.statvfs: self = .statvfs(path: try string())
-        case Name.fstatvfs: self = .fstatvfs(handle: try bytes())
+            let old = try fields.string()
+            self = .posixRename(oldPath: old, newPath: try fields.string())
+        case Name.statvfs: self = .statvfs(path: try fields.string())
+        case Name.fstatvfs: self = .fstatvfs(handle: try fields.bytes())
         case Name.hardlink:
-            let old = try string()
-            self = .hardlink(oldPath: old, newPath: try string())
-        case Name.fsync: self = .fsync(handle: try bytes())
+            let old = try fields.string()
+            self = .hardlink(oldPath: old, newPath: try fields.string())
+        case Name.fsync: self = .fsync(handle: try fields.bytes())
         case Name.lsetstat:
-            let path = try string()
-            guard let attributes = buffer.readSFTPFileAttributes() else { throw truncated }
-            self = .lsetstat(path: path, attributes: attributes)
+            let path = try fields.string()
+            self = .lsetstat(path: path, attributes: try fields.attributes())
         case Name.limits: self = .limits
-        case Name.expandPath: self = .expandPath(path: try string())
+        case Name.expandPath: self = .expandPath(path: try fields.string())
         case Name.copyData:
-            let readHandle = try bytes()
-            let readOffset = try uint64()
-            let readLength = try uint64()
-            let writeHandle = try bytes()
+            let readHandle = try fields.bytes()
+            let readOffset = try fields.uint64()
+            let readLength = try fields.uint64()
+            let writeHandle = try fields.bytes()
             self = .copyData(
                 readHandle: readHandle, readOffset: readOffset, readLength: readLength,
-                writeHandle: writeHandle, writeOffset: try uint64())
-        case Name.homeDirectory: self = .homeDirectory(username: try string())
+                writeHandle: writeHandle, writeOffset: try fields.uint64())
+        case Name.homeDirectory: self = .homeDirectory(username: try fields.string())
         case Name.usersGroupsByID:
             let uids = try idList()
             self = .usersGroupsByID(uids: uids, gids: try idList())
         case Name.checkFileName, Name.checkFileHandle, Name.checkFileLegacy:
-            let target: CheckFileTarget = name == Name.checkFileName ? .path(try string()) : .handle(try bytes())
-            let algorithms = try string().split(separator: ",").map { String($0) }
-            let start = try uint64()
-            let length = try uint64()
+            let target: CheckFileTarget = name == Name.checkFileName ? .path(try fields.string()) : .handle(try fields.bytes())
+            let algorithms = try fields.string().split(separator: ",").map { String($0) }
+            let start = try fields.uint64()
+            let length = try fields.uint64()
             self = .checkFile(
-                target: target, algorithms: algorithms, startOffset: start, length: length, blockSize: try uint32())
+                target: target, algorithms: algorithms, startOffset: start, length: length, blockSize: try fields.uint32())
         default:
             return nil
         }

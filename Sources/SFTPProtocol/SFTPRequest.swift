@@ -82,68 +82,49 @@ extension SFTPRequest {
         }
         guard let id = buffer.readInteger(as: UInt32.self) else { throw truncated }
 
-        func string() throws(SFTPProtocolError) -> String {
-            guard let value = buffer.readSFTPString() else { throw truncated }
-            return value
-        }
-        func bytes() throws(SFTPProtocolError) -> ByteBuffer {
-            guard let value = buffer.readSFTPStringBuffer() else { throw truncated }
-            return value
-        }
-        func uint32() throws(SFTPProtocolError) -> UInt32 {
-            guard let value = buffer.readInteger(as: UInt32.self) else { throw truncated }
-            return value
-        }
-        func uint64() throws(SFTPProtocolError) -> UInt64 {
-            guard let value = buffer.readInteger(as: UInt64.self) else { throw truncated }
-            return value
-        }
-        func attributes() throws(SFTPProtocolError) -> SFTPFileAttributes {
-            guard let value = buffer.readSFTPFileAttributes() else { throw truncated }
-            return value
-        }
+        var fields = SFTPFieldReader(buffer: buffer, truncated: truncated)
 
         switch type {
         case .open:
-            let path = try string()
-            let flags = SFTPOpenFlags(rawValue: try uint32())
-            self = .open(id: id, path: path, flags: flags, attributes: try attributes())
-        case .close: self = .close(id: id, handle: try bytes())
+            let path = try fields.string()
+            let flags = SFTPOpenFlags(rawValue: try fields.uint32())
+            self = .open(id: id, path: path, flags: flags, attributes: try fields.attributes())
+        case .close: self = .close(id: id, handle: try fields.bytes())
         case .read:
-            let handle = try bytes()
-            let offset = try uint64()
-            self = .read(id: id, handle: handle, offset: offset, length: try uint32())
+            let handle = try fields.bytes()
+            let offset = try fields.uint64()
+            self = .read(id: id, handle: handle, offset: offset, length: try fields.uint32())
         case .write:
-            let handle = try bytes()
-            let offset = try uint64()
-            self = .write(id: id, handle: handle, offset: offset, data: try bytes())
-        case .lstat: self = .lstat(id: id, path: try string())
-        case .fstat: self = .fstat(id: id, handle: try bytes())
+            let handle = try fields.bytes()
+            let offset = try fields.uint64()
+            self = .write(id: id, handle: handle, offset: offset, data: try fields.bytes())
+        case .lstat: self = .lstat(id: id, path: try fields.string())
+        case .fstat: self = .fstat(id: id, handle: try fields.bytes())
         case .setstat:
-            let path = try string()
-            self = .setstat(id: id, path: path, attributes: try attributes())
+            let path = try fields.string()
+            self = .setstat(id: id, path: path, attributes: try fields.attributes())
         case .fsetstat:
-            let handle = try bytes()
-            self = .fsetstat(id: id, handle: handle, attributes: try attributes())
-        case .opendir: self = .opendir(id: id, path: try string())
-        case .readdir: self = .readdir(id: id, handle: try bytes())
-        case .remove: self = .remove(id: id, path: try string())
+            let handle = try fields.bytes()
+            self = .fsetstat(id: id, handle: handle, attributes: try fields.attributes())
+        case .opendir: self = .opendir(id: id, path: try fields.string())
+        case .readdir: self = .readdir(id: id, handle: try fields.bytes())
+        case .remove: self = .remove(id: id, path: try fields.string())
         case .mkdir:
-            let path = try string()
-            self = .mkdir(id: id, path: path, attributes: try attributes())
-        case .rmdir: self = .rmdir(id: id, path: try string())
-        case .realpath: self = .realpath(id: id, path: try string())
-        case .stat: self = .stat(id: id, path: try string())
+            let path = try fields.string()
+            self = .mkdir(id: id, path: path, attributes: try fields.attributes())
+        case .rmdir: self = .rmdir(id: id, path: try fields.string())
+        case .realpath: self = .realpath(id: id, path: try fields.string())
+        case .stat: self = .stat(id: id, path: try fields.string())
         case .rename:
-            let oldPath = try string()
-            self = .rename(id: id, oldPath: oldPath, newPath: try string())
-        case .readlink: self = .readlink(id: id, path: try string())
+            let oldPath = try fields.string()
+            self = .rename(id: id, oldPath: oldPath, newPath: try fields.string())
+        case .readlink: self = .readlink(id: id, path: try fields.string())
         case .symlink:
-            let target = try string()
-            self = .symlink(id: id, targetPath: target, linkPath: try string())
+            let target = try fields.string()
+            self = .symlink(id: id, targetPath: target, linkPath: try fields.string())
         case .extended:
-            let name = try string()
-            self = .extended(id: id, name: name, payload: buffer)
+            let name = try fields.string()
+            self = .extended(id: id, name: name, payload: fields.buffer)
         case .initialize, .version, .status, .handle, .data, .name, .attrs, .extendedReply:
             // Server-to-client messages are not requests.
             throw .unknownPacketType(typeByte)
