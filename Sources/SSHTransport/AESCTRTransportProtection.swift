@@ -48,48 +48,36 @@ public enum AESCTRTransportProtectionError: Error, Hashable, Sendable {
     case excessPadding
 }
 
-/// `aes128-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
-public final class AES128CTRHMACSHA256TransportProtection: NIOSSHTransportProtection, _NIOSSHSendableMetatype {
-    public static var cipherName: String { "aes128-ctr" }
-    public static var macName: String? { AESCTRHMACSHA256Engine.macName }
-    public static var cipherBlockSize: Int { AESCTRKeystream.blockSize }
-    public static var keySizes: ExpectedKeySizes {
-        .init(ivSize: 16, encryptionKeySize: 16, macKeySize: AESCTRHMACSHA256Engine.macLength)
-    }
-
-    public var macBytes: Int { AESCTRHMACSHA256Engine.macLength }
-    public var lengthEncrypted: Bool { true }
-
-    private var engine: AESCTRHMACSHA256Engine
-
-    public init(initialKeys: NIOSSHSessionKeys) throws {
-        self.engine = try AESCTRHMACSHA256Engine(keys: initialKeys, keySizes: Self.keySizes)
-    }
-
-    public func updateKeys(_ newKeys: NIOSSHSessionKeys) throws {
-        self.engine = try AESCTRHMACSHA256Engine(keys: newKeys, keySizes: Self.keySizes)
-    }
-
-    public func decryptFirstBlock(_ source: inout ByteBuffer) throws {
-        try self.engine.decryptFirstBlock(&source)
-    }
-
-    public func decryptAndVerifyRemainingPacket(_ source: inout ByteBuffer, sequenceNumber: UInt32) throws -> ByteBuffer {
-        try self.engine.decryptAndVerifyRemainingPacket(&source, sequenceNumber: sequenceNumber)
-    }
-
-    public func encryptPacket(_ destination: inout ByteBuffer, sequenceNumber: UInt32) throws {
-        try self.engine.encryptPacket(&destination, sequenceNumber: sequenceNumber)
-    }
+/// The AES key length of an AES-CTR scheme.
+public protocol AESCTRKeyLength: Sendable {
+    static var cipherName: String { get }
+    static var keyByteCount: Int { get }
 }
 
-/// `aes256-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
-public final class AES256CTRHMACSHA256TransportProtection: NIOSSHTransportProtection, _NIOSSHSendableMetatype {
+public enum AES128CTRKeyLength: AESCTRKeyLength {
+    public static var cipherName: String { "aes128-ctr" }
+    public static var keyByteCount: Int { 16 }
+}
+
+public enum AES256CTRKeyLength: AESCTRKeyLength {
     public static var cipherName: String { "aes256-ctr" }
+    public static var keyByteCount: Int { 32 }
+}
+
+/// `aes128-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
+public typealias AES128CTRHMACSHA256TransportProtection = AESCTRHMACSHA256TransportProtection<AES128CTRKeyLength>
+/// `aes256-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
+public typealias AES256CTRHMACSHA256TransportProtection = AESCTRHMACSHA256TransportProtection<AES256CTRKeyLength>
+
+/// AES-CTR with HMAC-SHA2-256 as a NIOSSH transport protection scheme, for one key length.
+public final class AESCTRHMACSHA256TransportProtection<KeyLength: AESCTRKeyLength>: NIOSSHTransportProtection,
+    _NIOSSHSendableMetatype
+{
+    public static var cipherName: String { KeyLength.cipherName }
     public static var macName: String? { AESCTRHMACSHA256Engine.macName }
     public static var cipherBlockSize: Int { AESCTRKeystream.blockSize }
     public static var keySizes: ExpectedKeySizes {
-        .init(ivSize: 16, encryptionKeySize: 32, macKeySize: AESCTRHMACSHA256Engine.macLength)
+        .init(ivSize: 16, encryptionKeySize: KeyLength.keyByteCount, macKeySize: AESCTRHMACSHA256Engine.macLength)
     }
 
     public var macBytes: Int { AESCTRHMACSHA256Engine.macLength }
