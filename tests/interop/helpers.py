@@ -179,9 +179,9 @@ class Reader:
 class RawSFTP:
     """Hand-built SFTP packets over a channel with the sftp subsystem."""
 
-    def __init__(self, transport, timeout=30):
+    def __init__(self, transport, timeout=30, window_size=None, max_packet_size=None):
         self.transport = transport
-        self.chan = transport.open_session(timeout=timeout)
+        self.chan = transport.open_session(timeout=timeout, window_size=window_size, max_packet_size=max_packet_size)
         self.chan.settimeout(timeout)
         self.chan.invoke_subsystem("sftp")
         self.next_id = 1
