@@ -74,6 +74,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The client: SSH connection, host keys, SFTP requests, pipelined transfers.
+        .target(
+            name: "WharfClient",
+            dependencies: [
+                "SFTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Composition: configuration, services, the stdio sftp-server.
         .target(
             name: "WharfServer",
@@ -90,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "wharf",
             dependencies: [
-                "WharfServer", "WharfUsers", "SFTPServer",
+                "WharfServer", "WharfUsers", "SFTPServer", "WharfClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -113,6 +126,17 @@ let package = Package(
                 "SFTPServer", "SFTPProtocol", "WharfCore", "WharfStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "WharfClientTests",
+            dependencies: [
+                "WharfClient", "SFTPProtocol", "SFTPServer", "WharfCore", "WharfStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,0 +1,1 @@
+// The Wharf client library: see SFTPClient and SSHClientConnection.
