@@ -36,7 +36,11 @@ final class AuthenticationDelegate: NIOSSHServerUserAuthenticationDelegate, Send
         switch request.request {
         case .password(let password): credential = .password(password.password)
         case .publicKey(let key): credential = .publicKey(String(openSSHPublicKey: key.publicKey))
-        default:
+        case .none:
+            // Clients open with "none" to learn the methods (RFC 4252 §5.2): answer at once, no delay.
+            responsePromise.succeed(.failure)
+            return
+        case .hostBased:
             self.fail(responsePromise, after: started, username: request.username, method: "hostbased", reason: "method not supported")
             return
         }
