@@ -95,7 +95,17 @@ final class SFTPRequestDispatcher: Sendable {
         var packet = ByteBuffer()
         packet.writeSFTPRequest(.initialize(version: version))
         try await self.sendPacket(packet)
-        return try await withCheckedThrowingContinuation { continuation in
+        // Unlike replies to requests, the handshake may be given up: a server that never answers
+        // INIT would otherwise hold `connect` forever.
+        return try await withTaskCancellationHandler {
+            try await self.awaitHandshake()
+        } onCancel: {
+            self.fail(with: .closed)
+        }
+    }
+
+    private func awaitHandshake() async throws -> SFTPResponse {
+        try await withCheckedThrowingContinuation { continuation in
             let ready: Reply? = self.state.withLock { state in
                 switch state.handshake {
                 case .expecting:

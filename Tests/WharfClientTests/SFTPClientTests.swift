@@ -287,6 +287,17 @@ struct SFTPClientTests {
         }
     }
 
+    @Test func cancellingConnectWhileTheServerIsSilentThrows() async throws {
+        let (toClient, toClientInput) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let connecting = Task {
+            try await SFTPClient.connect(packets: toClient, send: { _ in }, logger: Loopback.logger)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        connecting.cancel()
+        await #expect(throws: SFTPClientError.closed) { try await connecting.value }
+        toClientInput.finish()
+    }
+
     @Test func aServerBelowVersion3IsRefused() async throws {
         await #expect(throws: SFTPClientError.unsupportedVersion(2)) {
             try await ScriptedServer.run(version: 2) { _, _ in }
@@ -378,20 +389,12 @@ enum Loopback {
         return logger
     }()
 
-    /// Runs `body` with a client connected to an `SFTPSession` over a temporary jailed directory.
-    static func run(
-        configuration: SFTPSessionConfiguration = .init(),
-        replies: ReplyPath = .direct,
-        _ body: @Sendable (SFTPClient, Fixture) async throws -> Void
-    ) async throws {
-        _ = try await self.run(configuration: configuration, replies: replies, body) as Shuffler?
-    }
-
-    /// As above, returning the shuffler when replies were shuffled.
+    /// Runs `body` with a client connected to an `SFTPSession` over a temporary jailed directory;
+    /// returns the shuffler when replies were shuffled.
     @discardableResult
     static func run(
         configuration: SFTPSessionConfiguration = .init(),
-        replies: ReplyPath,
+        replies: ReplyPath = .direct,
         _ body: @Sendable (SFTPClient, Fixture) async throws -> Void
     ) async throws -> Shuffler? {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-client-\(UUID())").path
