@@ -6,6 +6,10 @@ struct Wharf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wharf",
         abstract: "File transfer server and client: SFTP over SSH, a drop-in sftp-server.",
-        subcommands: [ServeCommand.self, UserCommand.self, SFTPServerCommand.self]
+        subcommands: [
+            ServeCommand.self, UserCommand.self, SFTPServerCommand.self,
+            ListCommand.self, StatCommand.self, MakeDirectoryCommand.self, RemoveCommand.self, MoveCommand.self,
+            LinkCommand.self, ChangeModeCommand.self, DiskFreeCommand.self,
+        ]
     )
 }

@@ -1,0 +1,41 @@
+import NIOCore
+import NIOSSH
+import Synchronization
+
+/// Decides whether to trust a server's host key. Called on an event loop: must not block long
+/// (reading a known_hosts file is fine).
+public protocol HostKeyVerifier: Sendable {
+    func verify(host: String, port: Int, key: NIOSSHPublicKey) throws
+}
+
+/// Trusts any key. For tests only; the command line says so on stderr when it is used.
+public struct InsecureAcceptAnyHostKey: HostKeyVerifier {
+    public init() {}
+    public func verify(host: String, port: Int, key: NIOSSHPublicKey) throws {}
+}
+
+final class HostKeyValidationDelegate: NIOSSHClientServerAuthenticationDelegate, Sendable {
+    private let host: String
+    private let port: Int
+    private let verifier: any HostKeyVerifier
+    private let failure = Mutex<(any Error)?>(nil)
+
+    init(host: String, port: Int, verifier: any HostKeyVerifier) {
+        self.host = host
+        self.port = port
+        self.verifier = verifier
+    }
+
+    /// Why the key was refused, so that the caller reports that instead of a bare handshake error.
+    var rejection: (any Error)? { self.failure.withLock { $0 } }
+
+    func validateHostKey(hostKey: NIOSSHPublicKey, validationCompletePromise: EventLoopPromise<Void>) {
+        do {
+            try self.verifier.verify(host: self.host, port: self.port, key: hostKey)
+            validationCompletePromise.succeed(())
+        } catch {
+            self.failure.withLock { $0 = error }
+            validationCompletePromise.fail(error)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import SFTPProtocol
+
+/// Path operations built from single requests: `mkdir -p` and `rm -r`.
+extension SFTPClient {
+    /// Creates `path` and its missing parents; an existing directory is fine.
+    public func makeDirectories(_ path: String) async throws {
+        if let attributes = try? await self.stat(path) {
+            guard attributes.isDirectory else { throw SFTPClientError.status(code: .failure, message: "File exists", path: path) }
+            return
+        }
+        let parent = RemotePath.parent(path)
+        if parent != path, !parent.isEmpty, parent != ".", parent != "/" {
+            try await self.makeDirectories(parent)
+        }
+        do {
+            try await self.makeDirectory(path)
+        } catch {
+            // Someone else (a parallel transfer) may have made it meanwhile.
+            guard let attributes = try? await self.stat(path), attributes.isDirectory else { throw error }
+        }
+    }
+
+    /// Removes a directory tree depth first; symbolic links are removed, not followed.
+    public func removeTree(_ path: String) async throws {
+        for entry in try await self.listDirectory(path) {
+            let child = RemotePath.join(path, entry.filename)
+            if entry.attributes.isDirectory {
+                try await self.removeTree(child)
+            } else {
+                try await self.removeFile(child)
+            }
+        }
+        try await self.removeDirectory(path)
+    }
+}
+
+extension SFTPFileAttributes {
+    public var isDirectory: Bool { self.permissions.map { $0 & 0o170000 == 0o040000 } ?? false }
+    public var isRegularFile: Bool { self.permissions.map { $0 & 0o170000 == 0o100000 } ?? false }
+    public var isSymbolicLink: Bool { self.permissions.map { $0 & 0o170000 == 0o120000 } ?? false }
+}
+
+/// Remote path arithmetic: SFTP paths are "/"-separated whatever the server's system.
+public enum RemotePath {
+    public static func join(_ directory: String, _ name: String) -> String {
+        if directory.isEmpty || directory == "." { return name }
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    public static func lastComponent(_ path: String) -> String {
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+    }
+
+    public static func parent(_ path: String) -> String {
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        if slash == trimmed.startIndex { return "/" }
+        return String(trimmed[..<slash])
+    }
+}
