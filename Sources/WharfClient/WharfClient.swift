@@ -1,1 +1,0 @@
-// The Wharf client library: see SFTPClient and SSHClientConnection.
