@@ -84,9 +84,10 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 /// Runs a command body; any error becomes one line on stderr and exit status 1.
-func runReportingErrors(_ body: () async throws -> Void) async throws {
+@discardableResult
+func runReportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
-        try await body()
+        return try await body()
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {

@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import Foundation
+import SFTPProtocol
+import WharfClient
+
+/// Options of `get` and `put`.
+struct TransferFlags: ParsableArguments {
+    @Flag(name: .customShort("r"), help: "Transfer directories and their contents.") var recursive = false
+    @Flag(name: .customLong("resume"), help: "Continue partial files (by size, then verified).") var resume = false
+    @Flag(name: .customLong("verify"), help: "Check every file end to end after the transfer (check-file, else read back).") var verify = false
+    @Option(name: .customLong("parallel"), help: "Files transferred at once over the connection.") var parallel = 4
+
+    func validate() throws {
+        guard (1...64).contains(self.parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
+    }
+}
+
+/// `wharf get URL [LOCAL]`
+struct GetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Download files (globs allowed in the remote path) or, with -r, trees.")
+
+    @OptionGroup var transfer: TransferFlags
+    @Argument(help: "sftp://[user@]host[:port]/path") var url: String
+    @Argument(help: "Local file or directory (default: the current directory).") var local: String?
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let location = try parseLocation(self.url)
+        let logger = self.client.makeLogger()
+        let progress = ProgressDisplay(quiet: self.client.quiet)
+        let failures = try await runReportingErrors {
+            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, attempt in
+                let sources = try await sftp.expandRemoteGlob(location.path)
+                guard !sources.isEmpty else { throw CommandFailure("\(location.path): no match") }
+                let destination = self.local ?? "."
+                let intoDirectory = sources.count > 1 || LocalPaths.isDirectory(destination) || destination.hasSuffix("/")
+                if sources.count > 1, !LocalPaths.isDirectory(destination) {
+                    throw CommandFailure("\(destination): not a directory (several files match)")
+                }
+                var failures: [String] = []
+                for source in sources {
+                    let target = intoDirectory ? LocalPaths.join(destination, RemotePath.lastComponent(source)) : destination
+                    do {
+                        let attributes = try await sftp.stat(source)
+                        if attributes.isDirectory {
+                            guard self.transfer.recursive else { throw CommandFailure("\(source): is a directory (use -r)") }
+                            failures += try await TreeTransfers.download(
+                                sftp, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
+                        } else {
+                            try await FileTransfers.download(
+                                sftp, from: source, to: target, size: attributes.size, flags: self.transfer,
+                                resume: attempt > 0, progress: progress)
+                        }
+                    } catch let error where !ClientSession.isRetryable(error) {
+                        failures.append("\(source): \(error)")
+                    }
+                }
+                return failures
+            }
+        }
+        try reportFailures(failures)
+    }
+}
+
+/// `wharf put LOCAL... URL`
+struct PutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "put", abstract: "Upload files or, with -r, trees.")
+
+    @OptionGroup var transfer: TransferFlags
+    @Argument(help: "Local files, then the sftp:// URL to put them at.") var paths: [String]
+    @OptionGroup var client: ClientOptions
+
+    func validate() throws {
+        guard self.paths.count >= 2 else { throw ValidationError("give at least one local file and a destination URL") }
+        guard let last = self.paths.last, RemoteLocation.isURL(last) else {
+            throw ValidationError("the last argument must be an sftp:// URL")
+        }
+    }
+
+    func run() async throws {
+        guard let last = self.paths.last else { return }
+        let location = try parseLocation(last)
+        let sources = Array(self.paths.dropLast())
+        let logger = self.client.makeLogger()
+        let progress = ProgressDisplay(quiet: self.client.quiet)
+        let failures = try await runReportingErrors {
+            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, attempt in
+                let remoteIsDirectory = (try? await sftp.stat(location.path))?.isDirectory ?? false
+                if sources.count > 1, !remoteIsDirectory {
+                    throw CommandFailure("\(location.path): not a directory (several files given)")
+                }
+                var failures: [String] = []
+                for source in sources {
+                    let target = remoteIsDirectory ? RemotePath.join(location.path, LocalPaths.lastComponent(source)) : location.path
+                    do {
+                        if LocalPaths.isDirectory(source) {
+                            guard self.transfer.recursive else { throw CommandFailure("\(source): is a directory (use -r)") }
+                            failures += try await TreeTransfers.upload(
+                                sftp, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
+                        } else {
+                            try await FileTransfers.upload(
+                                sftp, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
+                        }
+                    } catch let error where !ClientSession.isRetryable(error) {
+                        failures.append("\(source): \(error)")
+                    }
+                }
+                return failures
+            }
+        }
+        try reportFailures(failures)
+    }
+}
+
+/// One line per failed file on stderr, then exit status 1.
+func reportFailures(_ failures: [String]) throws {
+    guard !failures.isEmpty else { return }
+    for failure in failures { printError("wharf: \(failure)") }
+    throw ExitCode.failure
+}
+
+/// Single-file transfers with a progress line.
+enum FileTransfers {
+    static func download(
+        _ sftp: SFTPClient, from source: String, to target: String, size: UInt64?, flags: TransferFlags, resume: Bool,
+        progress: ProgressDisplay
+    ) async throws {
+        progress.start(name: RemotePath.lastComponent(source), total: size)
+        defer { progress.finish() }
+        var options = TransferOptions(resume: flags.resume || resume, verify: flags.verify)
+        options.progress = { done, _ in progress.update(done: done) }
+        try await sftp.downloadFile(remotePath: source, localPath: target, options: options)
+    }
+
+    static func upload(
+        _ sftp: SFTPClient, from source: String, to target: String, flags: TransferFlags, resume: Bool,
+        progress: ProgressDisplay
+    ) async throws {
+        progress.start(name: LocalPaths.lastComponent(source), total: LocalPaths.size(source))
+        defer { progress.finish() }
+        var options = TransferOptions(resume: flags.resume || resume, verify: flags.verify)
+        options.progress = { done, _ in progress.update(done: done) }
+        try await sftp.uploadFile(localPath: source, remotePath: target, options: options)
+    }
+}
+
+/// Local path helpers for the command line.
+enum LocalPaths {
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func size(_ path: String) -> UInt64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt64(max(0, info.st_size))
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    static func lastComponent(_ path: String) -> String {
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+    }
+}
