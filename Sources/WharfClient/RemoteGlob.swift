@@ -6,11 +6,12 @@ extension SFTPClient {
     /// matched only by a component that starts with "." itself; "." and ".." never. A backslash
     /// quotes the next character.
     ///
-    /// A path without glob characters is returned as it is (whether it exists or not). Otherwise the
-    /// matches are returned sorted (empty when nothing matches); a directory that cannot be listed
-    /// matches nothing.
+    /// A path without glob characters is returned as it is (whether it exists or not), one whose
+    /// only glob characters are quoted is returned unquoted. Otherwise the matches are returned
+    /// sorted (empty when nothing matches); a directory that cannot be listed matches nothing.
     public func expandRemoteGlob(_ path: String) async throws -> [String] {
-        guard RemoteGlob.hasMetacharacters(path) else { return [path] }
+        guard path.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) else { return [path] }
+        guard RemoteGlob.hasMetacharacters(path) else { return [RemoteGlob.unescape(path)] }
         let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         var candidates = [path.hasPrefix("/") ? "/" : ""]
         var literalSinceLastListing = false
