@@ -11,7 +11,7 @@ import Darwin
 
 /// How `downloadTree` and `uploadTree` transfer a directory tree.
 public struct TreeTransferOptions: Sendable {
-    /// Called with the progress of the whole tree.
+    /// Called with the progress of the whole tree, one call at a time (keep it quick).
     public typealias Progress = @Sendable (TreeTransferProgress) -> Void
 
     /// How each file is transferred (resume, verify, attributes, requests in flight); its
@@ -251,21 +251,20 @@ final class TreeProgressTracker: Sendable {
         self.report = report
     }
 
+    // The callback is called under the lock so that figures never go backwards; it must be quick.
+
     func update(file: Int, bytes: UInt64) {
         guard let report = self.report else { return }
-        report(self.state.withLock { state in self.record(&state, file: file, bytes: bytes) })
+        self.state.withLock { state in report(self.record(&state, file: file, bytes: bytes)) }
     }
 
     /// A file is done (`bytes` nil when it failed: what it got so far stays counted).
     func finish(file: Int, bytes: UInt64?) {
         guard let report = self.report else { return }
-        report(
-            self.state.withLock { state in
-                var progress = self.record(&state, file: file, bytes: bytes ?? state.perFile[file] ?? 0)
-                state.filesDone += 1
-                progress.filesDone = state.filesDone
-                return progress
-            })
+        self.state.withLock { state in
+            state.filesDone += 1
+            report(self.record(&state, file: file, bytes: bytes ?? state.perFile[file] ?? 0))
+        }
     }
 
     private func record(_ state: inout State, file: Int, bytes: UInt64) -> TreeTransferProgress {
