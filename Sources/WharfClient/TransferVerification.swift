@@ -34,13 +34,16 @@ extension SFTPClient {
     /// server offers nothing better.
     static let verificationAlgorithms = ["sha256", "sha512", "sha384", "sha1", "md5"]
 
-    /// Whether files can be verified without reading them back (`check-file-name`).
-    public var offersCheckFile: Bool { self.supports(SFTPExtendedRequest.Name.checkFileName) }
+    /// Whether files can be verified without reading them back (`check-file-name` or `-handle`).
+    public var offersCheckFile: Bool {
+        self.supports(SFTPExtendedRequest.Name.checkFileName) || self.supports(SFTPExtendedRequest.Name.checkFileHandle)
+    }
 
     /// Compares a local file with a remote one end to end: sizes first, then a hash of the whole
-    /// file computed by the server with `check-file-name` (SHA-256 where offered) against the same
-    /// hash of the local file; where the server offers no check-file (or refuses it), the remote
-    /// file is read back and hashed here.
+    /// file computed by the server with `check-file-name` (or `check-file-handle`; SHA-256 where
+    /// offered, else SHA-512, SHA-384, SHA-1, MD5) against the same hash of the local file; where
+    /// the server offers no check-file (or refuses it), the remote file is read back and hashed here
+    /// with SHA-256.
     ///
     /// Throws `FileTransferError.verificationFailed` when they differ.
     @discardableResult
@@ -103,17 +106,23 @@ extension SFTPClient {
     }
 
     private func digests(localPath: String, remotePath: String, requestsInFlight: Int) async throws -> Digests {
-        if self.offersCheckFile {
+        // check-file-name, else check-file-handle, else reading the file back.
+        for byHandle in [false, true] {
+            let name = byHandle ? SFTPExtendedRequest.Name.checkFileHandle : SFTPExtendedRequest.Name.checkFileName
+            guard self.supports(name) else { continue }
             do {
-                let (name, hash) = try await self.checkFile(path: remotePath, algorithms: Self.verificationAlgorithms)
-                if let algorithm = DigestAlgorithm(rawValue: name.lowercased()), hash.count == algorithm.digestLength {
+                let (algorithmName, hash) =
+                    byHandle
+                    ? try await self.checkFileByHandle(path: remotePath, algorithms: Self.verificationAlgorithms)
+                    : try await self.checkFile(path: remotePath, algorithms: Self.verificationAlgorithms)
+                if let algorithm = DigestAlgorithm(rawValue: algorithmName.lowercased()), hash.count == algorithm.digestLength {
                     let local = try await localDigest(path: localPath, algorithm: algorithm)
                     return Digests(method: .checkFile, algorithm: algorithm, local: local, remote: hash)
                 }
-                self.logger.debug("check-file answered with \(name), \(hash.count) bytes: reading \(remotePath) back")
+                self.logger.debug("\(name) answered with \(algorithmName), \(hash.count) bytes for \(remotePath)")
             } catch let error as SFTPClientError where error.statusCode != nil {
-                // Refused (not permitted, no common algorithm…): fall back to reading it back.
-                self.logger.debug("check-file refused for \(remotePath): \(error); reading it back")
+                // Refused (not permitted, no common algorithm…): try the next way.
+                self.logger.debug("\(name) refused for \(remotePath): \(error)")
             }
         }
         let algorithm = DigestAlgorithm.sha256
@@ -122,6 +131,29 @@ extension SFTPClient {
         try await self.download(remotePath, to: sink, requestsInFlight: requestsInFlight)
         let remote = try sink.finish()
         return Digests(method: .readBack, algorithm: algorithm, local: try await local, remote: remote)
+    }
+}
+
+extension SFTPClient {
+    /// `check-file-handle` over a handle opened for reading: for servers that offer only that.
+    func checkFileByHandle(path: String, algorithms: [String]) async throws -> (algorithm: String, hash: [UInt8]) {
+        let file = try await self.open(path, flags: .read)
+        let payload: ByteBuffer
+        do {
+            let request = SFTPExtendedRequest.checkFile(
+                target: .handle(file.handle), algorithms: algorithms, startOffset: 0, length: 0, blockSize: 0)
+            payload = try await self.extended(request, path: path).expectExtendedReply(path: path)
+        } catch {
+            try? await file.close()
+            throw error
+        }
+        try await file.close()
+        do {
+            let reply = try SFTPCheckFileReply(payload: payload)
+            return (reply.algorithm, reply.hashes)
+        } catch {
+            throw SFTPClientError.malformedReply(error)
+        }
     }
 }
 

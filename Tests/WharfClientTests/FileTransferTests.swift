@@ -253,6 +253,21 @@ struct FileTransferTests {
         }
     }
 
+    @Test func checkFileHandleWhenCheckFileNameIsRefused() async throws {
+        let local = try LocalDirectory()
+        defer { local.remove() }
+        var configuration = SFTPSessionConfiguration()
+        configuration.deniedRequests = ["check-file-name"]
+        try await Loopback.run(configuration: configuration) { client, fixture in
+            let data = pseudoRandomBytes(count: 70_000, seed: 12)
+            try fixture.createFile("remote.bin", contents: data)
+            try Data(data).write(to: URL(fileURLWithPath: local.path("local.bin")))
+            let verified = try await client.verify(localPath: local.path("local.bin"), remotePath: "remote.bin")
+            #expect(verified.method == .checkFile)
+            #expect(verified.digest == sha256(data))
+        }
+    }
+
     // MARK: Globs
 
     @Test func remoteGlobs() async throws {
