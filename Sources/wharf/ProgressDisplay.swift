@@ -47,9 +47,22 @@ final class ProgressDisplay: Sendable {
         if let line { Self.draw(line, final: false) }
     }
 
-    func add(total extra: UInt64) {
+    /// For trees: the total grows as the walk finds files; the name shows files done of total.
+    func update(done: UInt64, total: UInt64, files: (done: Int, total: Int)) {
         guard self.enabled else { return }
-        self.state.withLock { $0.total = ($0.total ?? 0) + extra }
+        let line: String? = self.state.withLock { state in
+            guard state.active else { return nil }
+            state.done = done
+            state.total = total
+            if let slash = state.name.firstIndex(of: "/") {
+                state.name = String(state.name[...slash]) + " \(files.done)/\(files.total) files"
+            }
+            let now = ContinuousClock.now
+            if let last = state.lastDrawn, now - last < .milliseconds(100) { return nil }
+            state.lastDrawn = now
+            return Self.render(state)
+        }
+        if let line { Self.draw(line, final: false) }
     }
 
     func finish() {

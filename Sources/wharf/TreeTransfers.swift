@@ -6,13 +6,35 @@ enum TreeTransfers {
         _ sftp: SFTPClient, from source: String, to target: String, flags: TransferFlags, resume: Bool,
         progress: ProgressDisplay
     ) async throws -> [String] {
-        throw CommandFailure("\(source): recursive transfers are not available yet")
+        progress.start(name: RemotePath.lastComponent(source) + "/", total: nil)
+        defer { progress.finish() }
+        let report = try await sftp.downloadTree(
+            remoteDirectory: source, localDirectory: target, options: self.options(flags, resume: resume, progress: progress))
+        return report.failures.map(\.description)
     }
 
     static func upload(
         _ sftp: SFTPClient, from source: String, to target: String, flags: TransferFlags, resume: Bool,
         progress: ProgressDisplay
     ) async throws -> [String] {
-        throw CommandFailure("\(source): recursive transfers are not available yet")
+        progress.start(name: LocalPaths.lastComponent(source) + "/", total: nil)
+        defer { progress.finish() }
+        let report = try await sftp.uploadTree(
+            localDirectory: source, remoteDirectory: target, options: self.options(flags, resume: resume, progress: progress))
+        return report.failures.map(\.description)
+    }
+
+    static func options(_ flags: TransferFlags, resume: Bool, progress: ProgressDisplay) -> TreeTransferOptions {
+        TreeTransferOptions(
+            file: TransferOptions(resume: flags.resume || resume, verify: flags.verify),
+            parallel: flags.parallel,
+            progress: { state in progress.update(tree: state) })
+    }
+}
+
+extension ProgressDisplay {
+    /// The overall line of a tree: bytes of all files, and the file count in the name.
+    func update(tree state: TreeTransferProgress) {
+        self.update(done: state.bytesDone, total: state.bytesTotal, files: (state.filesDone, state.filesTotal))
     }
 }

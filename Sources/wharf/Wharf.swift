@@ -8,7 +8,7 @@ struct Wharf: AsyncParsableCommand {
         abstract: "File transfer server and client: SFTP over SSH, a drop-in sftp-server.",
         subcommands: [
             ServeCommand.self, UserCommand.self, SFTPServerCommand.self,
-            GetCommand.self, PutCommand.self, ListCommand.self, StatCommand.self, MakeDirectoryCommand.self, RemoveCommand.self, MoveCommand.self,
+            GetCommand.self, PutCommand.self, MirrorCommand.self, ListCommand.self, StatCommand.self, MakeDirectoryCommand.self, RemoveCommand.self, MoveCommand.self,
             LinkCommand.self, ChangeModeCommand.self, DiskFreeCommand.self,
         ]
     )
