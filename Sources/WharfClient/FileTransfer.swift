@@ -64,8 +64,8 @@ extension SFTPClient {
     /// cancelled download leaves the temporary file for `resume` and nothing at `localPath`.
     ///
     /// With `resume`: a final file of the remote size is taken as done; a temporary file not larger
-    /// than the remote one is continued from its size, then the whole file is verified when the
-    /// server offers check-file (a mismatch starts once more from byte 0); a larger one is restarted.
+    /// than the remote one is continued from its size, then the whole file is verified (check-file,
+    /// else read back; a mismatch starts once more from byte 0); a larger one is restarted.
     @discardableResult
     public func downloadFile(
         remotePath: String, localPath: String, options: TransferOptions = TransferOptions()
@@ -100,7 +100,9 @@ extension SFTPClient {
                 remotePath: remotePath, partPath: partPath, reportedPath: localPath, from: startedAt,
                 attributes: &attributes, options: options)
             var verification: TransferVerification? = nil
-            if options.verify || (startedAt > 0 && self.offersCheckFile) {
+            // A resumed file is always checked: by check-file where the server offers it, else by
+            // reading it back (costly, but a partial that differs must not pass as complete).
+            if options.verify || startedAt > 0 {
                 do {
                     verification = try await self.verify(
                         localPath: partPath, remotePath: remotePath, reportedPath: localPath,
@@ -168,7 +170,7 @@ extension SFTPClient {
     /// `preserveAttributes` is off) and checks its size.
     ///
     /// With `resume`, a remote file not larger than the local one is continued from its size (then
-    /// verified when the server offers check-file; a mismatch starts once more from byte 0); a
+    /// verified, by check-file or by reading it back; a mismatch starts once more from byte 0); a
     /// larger one is rewritten.
     @discardableResult
     public func uploadFile(
@@ -219,7 +221,9 @@ extension SFTPClient {
             }
 
             var verification: TransferVerification? = nil
-            if options.verify || (startedAt > 0 && self.offersCheckFile) {
+            // A resumed file is always checked: by check-file where the server offers it, else by
+            // reading it back (costly, but a partial that differs must not pass as complete).
+            if options.verify || startedAt > 0 {
                 do {
                     verification = try await self.verify(
                         localPath: localPath, remotePath: remotePath, reportedPath: remotePath,

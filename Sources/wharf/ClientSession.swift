@@ -1,6 +1,5 @@
 import ArgumentParser
 import Logging
-import NIOCore
 import WharfClient
 
 /// Connects, runs a command's body on an SFTP session, and closes everything: the connection and
@@ -54,19 +53,7 @@ enum ClientSession {
 
     /// Network trouble is worth another try; a refusal (login, host key, no such file) is not.
     static func isRetryable(_ error: any Error) -> Bool {
-        switch error {
-        case let error as SSHClientError:
-            switch error {
-            case .connectFailed, .timedOut, .closed: return true
-            case .authenticationFailed, .hostKeyRejected, .subsystemRefused: return false
-            }
-        case let error as SFTPClientError:
-            return error == .connectionClosed
-        case is IOError, is ChannelError:
-            return true
-        default:
-            return false
-        }
+        ConnectionLoss.matches(error)
     }
 }
 

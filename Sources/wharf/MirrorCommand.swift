@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import WharfClient
 
@@ -38,12 +41,16 @@ struct MirrorCommand: AsyncParsableCommand {
                     delete: self.delete, dryRun: self.dryRun, checksum: self.checksum, parallel: self.parallel,
                     transfer: TransferOptions(resume: attempt > 0, verify: self.verify),
                     progress: { state in progress.update(tree: state) })
-                return try await sftp.mirror(from: from, to: to, options: options)
+                let report = try await sftp.mirror(from: from, to: to, options: options)
+                // A lost connection retries the whole mirror, which then plans only what is left.
+                if let lost = report.failures.first(where: { ConnectionLoss.matches($0) }) { throw lost }
+                return report
             }
         }
         if self.dryRun {
             for action in report.plan.actions { print(action.description) }
-        } else if !self.client.quiet, !report.plan.isEmpty {
+        } else if !self.client.quiet, !report.plan.isEmpty, isatty(1) == 1 {
+            // Scripts (no terminal) see nothing but errors.
             print(report.description)
         }
         try reportFailures(report.failures.map(\.description))

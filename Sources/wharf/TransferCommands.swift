@@ -57,7 +57,12 @@ struct GetCommand: AsyncParsableCommand {
                                 sftp, from: source, to: target, size: attributes.size, flags: self.transfer,
                                 resume: attempt > 0, progress: progress)
                         }
-                    } catch let error where !ClientSession.isRetryable(error) {
+                    } catch {
+                        // A lost connection ends this attempt (the session retries and resumes);
+                        // it still names the file, should it be the last word.
+                        if ClientSession.isRetryable(error) {
+                            throw error is TransferFailure ? error : TransferFailure(path: source, error: error)
+                        }
                         failures.append("\(source): \(error)")
                     }
                 }
@@ -107,7 +112,12 @@ struct PutCommand: AsyncParsableCommand {
                             try await FileTransfers.upload(
                                 sftp, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
                         }
-                    } catch let error where !ClientSession.isRetryable(error) {
+                    } catch {
+                        // A lost connection ends this attempt (the session retries and resumes);
+                        // it still names the file, should it be the last word.
+                        if ClientSession.isRetryable(error) {
+                            throw error is TransferFailure ? error : TransferFailure(path: source, error: error)
+                        }
                         failures.append("\(source): \(error)")
                     }
                 }

@@ -10,7 +10,7 @@ enum TreeTransfers {
         defer { progress.finish() }
         let report = try await sftp.downloadTree(
             remoteDirectory: source, localDirectory: target, options: self.options(flags, resume: resume, progress: progress))
-        return report.failures.map(\.description)
+        return try self.failures(of: report.failures)
     }
 
     static func upload(
@@ -21,7 +21,14 @@ enum TreeTransfers {
         defer { progress.finish() }
         let report = try await sftp.uploadTree(
             localDirectory: source, remoteDirectory: target, options: self.options(flags, resume: resume, progress: progress))
-        return report.failures.map(\.description)
+        return try self.failures(of: report.failures)
+    }
+
+    /// Per-file failures to report; a lost connection is thrown instead, so that the whole tree is
+    /// retried, resuming what was done.
+    static func failures(of failures: [TransferFailure]) throws -> [String] {
+        if let lost = failures.first(where: { ConnectionLoss.matches($0) }) { throw lost }
+        return failures.map(\.description)
     }
 
     static func options(_ flags: TransferFlags, resume: Bool, progress: ProgressDisplay) -> TreeTransferOptions {
