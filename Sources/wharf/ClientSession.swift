@@ -28,6 +28,22 @@ enum ClientSession {
         }
     }
 
+    /// A command's whole run: parse the URL, connect, run `body`, and turn any error into one line
+    /// on stderr and exit status 1.
+    @discardableResult
+    static func perform<T: Sendable>(
+        _ url: String, _ options: ClientOptions,
+        _ body: (SFTPClient, RemoteLocation, _ attempt: Int) async throws -> T
+    ) async throws -> T {
+        let location = try parseLocation(url)
+        let logger = options.makeLogger()
+        return try await runReportingErrors {
+            try await Self.run(options, at: location, logger: logger) { sftp, attempt in
+                try await body(sftp, location, attempt)
+            }
+        }
+    }
+
     private static func once<T: Sendable>(
         _ options: SSHConnectionOptions, logger: Logger, _ body: (SFTPClient) async throws -> T
     ) async throws -> T {

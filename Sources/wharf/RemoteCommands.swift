@@ -14,26 +14,22 @@ struct ListCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let location = try parseLocation(self.url)
-        let logger = self.client.makeLogger()
-        try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
-                let attributes = try await sftp.stat(location.path)
-                var entries: [SFTPName]
-                if let mode = attributes.permissions, mode & 0o170000 == 0o040000 {
-                    entries = try await sftp.listDirectory(location.path, includingDotEntries: self.all)
-                    if !self.all { entries.removeAll { $0.filename.hasPrefix(".") } }
-                    entries.sort { $0.filename < $1.filename }
-                } else {
-                    let name = location.path.split(separator: "/").last.map(String.init) ?? location.path
-                    entries = [SFTPName(filename: name, longname: "", attributes: attributes)]
-                }
-                if self.json {
-                    print(try JSONOutput.encode(entries.map(RemoteEntry.init)))
-                } else {
-                    for entry in entries {
-                        print(self.long ? RemoteEntry(entry).longLine(serverLongname: entry.longname) : entry.filename)
-                    }
+        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+            let attributes = try await sftp.stat(location.path)
+            var entries: [SFTPName]
+            if let mode = attributes.permissions, mode & 0o170000 == 0o040000 {
+                entries = try await sftp.listDirectory(location.path, includingDotEntries: self.all)
+                if !self.all { entries.removeAll { $0.filename.hasPrefix(".") } }
+                entries.sort { $0.filename < $1.filename }
+            } else {
+                let name = location.path.split(separator: "/").last.map(String.init) ?? location.path
+                entries = [SFTPName(filename: name, longname: "", attributes: attributes)]
+            }
+            if self.json {
+                print(try JSONOutput.encode(entries.map(RemoteEntry.init)))
+            } else {
+                for entry in entries {
+                    print(self.long ? RemoteEntry(entry).longLine(serverLongname: entry.longname) : entry.filename)
                 }
             }
         }
@@ -49,22 +45,18 @@ struct StatCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let location = try parseLocation(self.url)
-        let logger = self.client.makeLogger()
-        try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
-                let attributes = try await sftp.lstat(location.path)
-                let entry = RemoteEntry(SFTPName(filename: location.path, longname: "", attributes: attributes))
-                if self.json {
-                    print(try JSONOutput.encode(entry))
-                } else {
-                    print("  Path: \(entry.name)")
-                    print("  Type: \(entry.type)")
-                    print("  Size: \(entry.size)")
-                    print("  Mode: \(entry.permissions) (\(entry.modeString))")
-                    if let uid = attributes.uidgid?.uid, let gid = attributes.uidgid?.gid { print("   Uid: \(uid)  Gid: \(gid)") }
-                    if let mtime = entry.mtime { print("Modify: \(JSONOutput.iso8601(mtime))") }
-                }
+        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+            let attributes = try await sftp.lstat(location.path)
+            let entry = RemoteEntry(SFTPName(filename: location.path, longname: "", attributes: attributes))
+            if self.json {
+                print(try JSONOutput.encode(entry))
+            } else {
+                print("  Path: \(entry.name)")
+                print("  Type: \(entry.type)")
+                print("  Size: \(entry.size)")
+                print("  Mode: \(entry.permissions) (\(entry.modeString))")
+                if let uid = attributes.uidgid?.uid, let gid = attributes.uidgid?.gid { print("   Uid: \(uid)  Gid: \(gid)") }
+                if let mtime = entry.mtime { print("Modify: \(JSONOutput.iso8601(mtime))") }
             }
         }
     }
@@ -79,15 +71,11 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let location = try parseLocation(self.url)
-        let logger = self.client.makeLogger()
-        try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
-                if self.parents {
-                    try await RemotePaths.makeDirectories(location.path, sftp: sftp)
-                } else {
-                    try await sftp.makeDirectory(location.path)
-                }
+        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+            if self.parents {
+                try await RemotePaths.makeDirectories(location.path, sftp: sftp)
+            } else {
+                try await sftp.makeDirectory(location.path)
             }
         }
     }
@@ -102,19 +90,15 @@ struct RemoveCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let location = try parseLocation(self.url)
-        let logger = self.client.makeLogger()
-        try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
-                let attributes = try await sftp.lstat(location.path)
-                if let mode = attributes.permissions, mode & 0o170000 == 0o040000 {
-                    guard self.recursive else {
-                        throw CommandFailure("\(location.path): is a directory (use -r)")
-                    }
-                    try await RemotePaths.removeTree(location.path, sftp: sftp)
-                } else {
-                    try await sftp.removeFile(location.path)
+        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+            let attributes = try await sftp.lstat(location.path)
+            if let mode = attributes.permissions, mode & 0o170000 == 0o040000 {
+                guard self.recursive else {
+                    throw CommandFailure("\(location.path): is a directory (use -r)")
                 }
+                try await RemotePaths.removeTree(location.path, sftp: sftp)
+            } else {
+                try await sftp.removeFile(location.path)
             }
         }
     }
@@ -158,16 +142,12 @@ struct LinkCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let location = try parseLocation(self.url)
-        let logger = self.client.makeLogger()
-        try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
-                if self.symbolic {
-                    try await sftp.symlink(target: self.target, linkPath: location.path)
-                } else {
-                    let existing = try RemotePaths.sameServerPath(self.target, of: location)
-                    try await sftp.hardLink(from: existing, to: location.path)
-                }
+        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+            if self.symbolic {
+                try await sftp.symlink(target: self.target, linkPath: location.path)
+            } else {
+                let existing = try RemotePaths.sameServerPath(self.target, of: location)
+                try await sftp.hardLink(from: existing, to: location.path)
             }
         }
     }
@@ -208,20 +188,16 @@ struct DiskFreeCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let location = try parseLocation(self.url)
-        let logger = self.client.makeLogger()
-        try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
-                let vfs = try await sftp.statVFS(location.path)
-                let unit = vfs.fragmentSize == 0 ? vfs.blockSize : vfs.fragmentSize
-                let size = vfs.blocks * unit
-                let available = vfs.availableBlocks * unit
-                let used = (vfs.blocks - min(vfs.blocks, vfs.freeBlocks)) * unit
-                let percent = size == 0 ? 0 : Int((Double(used) * 100 / Double(used + available)).rounded(.up))
-                let show: (UInt64) -> String = { self.human ? TransferProgressLine.bytes($0) : String($0 / 1024) }
-                print(self.human ? "Size\tUsed\tAvail\tUse%" : "1K-blocks\tUsed\tAvailable\tUse%")
-                print("\(show(size))\t\(show(used))\t\(show(available))\t\(percent)%")
-            }
+        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+            let vfs = try await sftp.statVFS(location.path)
+            let unit = vfs.fragmentSize == 0 ? vfs.blockSize : vfs.fragmentSize
+            let size = vfs.blocks * unit
+            let available = vfs.availableBlocks * unit
+            let used = (vfs.blocks - min(vfs.blocks, vfs.freeBlocks)) * unit
+            let percent = size == 0 ? 0 : Int((Double(used) * 100 / Double(used + available)).rounded(.up))
+            let show: (UInt64) -> String = { self.human ? TransferProgressLine.bytes($0) : String($0 / 1024) }
+            print(self.human ? "Size\tUsed\tAvail\tUse%" : "1K-blocks\tUsed\tAvailable\tUse%")
+            print("\(show(size))\t\(show(used))\t\(show(available))\t\(percent)%")
         }
     }
 }
