@@ -222,19 +222,9 @@ public final class SFTPSession: Sendable {
             do { try await file.file.close() } catch { failure = error }
             let duration = ContinuousClock.now - file.openedAt
             self.logger.info(
-                "close \"\(file.file.path)\" bytes read \(file.bytesRead.load(ordering: .relaxed)) written \(file.bytesWritten.load(ordering: .relaxed)) in \(duration.formatted)"
+                "close \"\(file.file.path)\" bytes read \(file.bytesRead.load(ordering: .relaxed)) written \(file.bytesWritten.load(ordering: .relaxed)) in \(duration.logDescription)"
             )
             return failure
         }
-    }
-}
-
-extension Duration {
-    /// Seconds with millisecond precision, for log lines.
-    var formatted: String {
-        let (seconds, attoseconds) = self.components
-        let milliseconds = attoseconds / 1_000_000_000_000_000
-        let padded = String(milliseconds)
-        return "\(seconds).\(String(repeating: "0", count: max(0, 3 - padded.count)))\(padded)s"
     }
 }

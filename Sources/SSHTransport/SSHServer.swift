@@ -181,7 +181,7 @@ public final class SSHServer: Sendable {
         }
         let user = connection.delegate.user?.name ?? "-"
         self.logger.info(
-            "connection from \(connection.peer) closed after \(ContinuousClock.now - started)",
+            "connection from \(connection.peer) closed after \((ContinuousClock.now - started).logDescription)",
             metadata: ["peer": "\(connection.peer)", "user": "\(user)"])
     }
 
