@@ -170,7 +170,10 @@ struct AESCTRHMACSHA256Engine {
             throw AESCTRTransportProtectionError.macVerificationFailed
         }
 
-        let paddingLength = Int(source.getInteger(at: start + 4, as: UInt8.self)!)
+        guard let paddingByte = source.getInteger(at: start + 4, as: UInt8.self) else {
+            throw AESCTRTransportProtectionError.invalidPacketLength(total)
+        }
+        let paddingLength = Int(paddingByte)
         guard paddingLength >= 4 else {
             throw AESCTRTransportProtectionError.insufficientPadding
         }
@@ -178,7 +181,9 @@ struct AESCTRHMACSHA256Engine {
         guard payloadLength >= 0 else {
             throw AESCTRTransportProtectionError.excessPadding
         }
-        let payload = source.getSlice(at: start + 5, length: payloadLength)!
+        guard let payload = source.getSlice(at: start + 5, length: payloadLength) else {
+            throw AESCTRTransportProtectionError.excessPadding
+        }
         source.moveReaderIndex(forwardBy: total + Self.macLength)
         return payload
     }
