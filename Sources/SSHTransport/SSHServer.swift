@@ -20,6 +20,8 @@ public final class SSHServer: Sendable {
         public var port: Int
         public var hostKeys: [NIOSSHPrivateKey]
         public var failedLoginDelay: TimeAmount = .seconds(1)
+        /// A connection not logged in by then is closed (OpenSSH's LoginGraceTime).
+        public var loginGraceTime: TimeAmount = .seconds(120)
         public var maximumAuthenticationAttempts = 6
         /// Connections still running this long after shutdown began are closed.
         public var shutdownGracePeriod: Duration = .seconds(30)
@@ -165,7 +167,19 @@ public final class SSHServer: Sendable {
                 }
             })
         try channel.pipeline.syncOperations.addHandlers([handler, ConnectionErrorHandler(logger: logger)])
-        channel.closeFuture.whenComplete { _ in continuation.finish() }
+        // A client that connects and never logs in (or never speaks) holds a socket and memory:
+        // close it after the grace time. The timer belongs to the channel's event loop.
+        let graceLogger = logger
+        let graceTimer = channel.eventLoop.scheduleTask(in: self.configuration.loginGraceTime) {
+            if delegate.user == nil {
+                graceLogger.notice("closing connection: not logged in within the login grace time")
+                channel.close(promise: nil)
+            }
+        }
+        channel.closeFuture.whenComplete { _ in
+            graceTimer.cancel()
+            continuation.finish()
+        }
         return Connection(channel: channel, delegate: delegate, sessions: sessions, peer: peer)
     }
 

@@ -6,6 +6,7 @@ public struct ServerConfiguration: Sendable {
     public var sftpHost: String = "0.0.0.0"
     public var sftpPort: Int = 2022
     public var failedLoginDelay: TimeAmount = .seconds(1)
+    public var loginGraceTime: TimeAmount = .seconds(120)
     public var shutdownGracePeriod: Duration = .seconds(30)
 
     public init() {}

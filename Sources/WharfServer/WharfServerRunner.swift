@@ -29,6 +29,7 @@ public enum WharfServerRunner {
         var sshConfiguration = SSHServer.Configuration(
             host: configuration.sftpHost, port: configuration.sftpPort, hostKeys: hostKeys.map(\.privateKey))
         sshConfiguration.failedLoginDelay = configuration.failedLoginDelay
+        sshConfiguration.loginGraceTime = configuration.loginGraceTime
         sshConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
 
         let server = SSHServer(

@@ -25,6 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("login-failure-delay"), help: "Seconds before a failed login is answered.")
     var loginFailureDelay = 1.0
 
+    @Option(name: .customLong("login-grace-time"), help: "Seconds a connection has to log in before it is closed.")
+    var loginGraceTime = 120.0
+
     @Option(name: .customLong("shutdown-grace"), help: "Seconds running transfers get to finish on shutdown.")
     var shutdownGrace = 30.0
 
@@ -38,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard self.loginFailureDelay >= 0, self.loginFailureDelay <= 60 else {
             throw ValidationError("--login-failure-delay must be between 0 and 60 seconds")
         }
+        guard self.loginGraceTime > 0 else { throw ValidationError("--login-grace-time must be positive") }
         guard self.shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must not be negative") }
     }
 
@@ -58,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.failedLoginDelay = .milliseconds(Int64(self.loginFailureDelay * 1000))
         configuration.shutdownGracePeriod = .milliseconds(Int64(self.shutdownGrace * 1000))
+        configuration.loginGraceTime = .milliseconds(Int64(self.loginGraceTime * 1000))
         do {
             try await WharfServerRunner.run(configuration: configuration, logger: logger)
         } catch {
