@@ -22,6 +22,9 @@ public final class SSHServer: Sendable {
         public var failedLoginDelay: TimeAmount = .seconds(1)
         /// A connection not logged in by then is closed (OpenSSH's LoginGraceTime).
         public var loginGraceTime: TimeAmount = .seconds(120)
+        /// Connections beyond these are closed as soon as they are accepted.
+        public var maximumConnections = 1024
+        public var maximumConnectionsPerAddress = 64
         public var maximumAuthenticationAttempts = 6
         /// Connections still running this long after shutdown began are closed.
         public var shutdownGracePeriod: Duration = .seconds(30)
@@ -47,6 +50,7 @@ public final class SSHServer: Sendable {
     private let pool: NIOThreadPool
     private let logger: Logger
     private let live = LiveConnections()
+    private let admission = ConnectionAdmission()
     private let boundAddress = Mutex<SocketAddress?>(nil)
     private let listener = Mutex<(any Channel)?>(nil)
     private let stopping = Atomic<Bool>(false)
@@ -120,6 +124,8 @@ public final class SSHServer: Sendable {
         let delegate: AuthenticationDelegate
         let sessions: AsyncStream<SessionChannel>
         let peer: String
+        /// False for a connection refused by the limits: it is already closing.
+        let admitted: Bool
     }
 
     struct SessionChannel: Sendable {
@@ -132,6 +138,23 @@ public final class SSHServer: Sendable {
         let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(peer)"
+
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        guard
+            self.admission.admit(
+                address, total: self.configuration.maximumConnections,
+                perAddress: self.configuration.maximumConnectionsPerAddress)
+        else {
+            logger.warning("refused connection from \(peer): too many connections")
+            channel.close(promise: nil)
+            let (sessions, continuation) = AsyncStream.makeStream(of: SessionChannel.self)
+            continuation.finish()
+            let delegate = AuthenticationDelegate(
+                authenticator: self.authenticator, pool: self.pool, failureDelay: .zero, logger: logger, peer: peer)
+            return Connection(channel: channel, delegate: delegate, sessions: sessions, peer: peer, admitted: false)
+        }
+        let admission = self.admission
+        channel.closeFuture.whenComplete { _ in admission.release(address) }
         let delegate = AuthenticationDelegate(
             authenticator: self.authenticator, pool: self.pool, failureDelay: self.configuration.failedLoginDelay,
             logger: logger, peer: peer)
@@ -180,10 +203,11 @@ public final class SSHServer: Sendable {
             graceTimer.cancel()
             continuation.finish()
         }
-        return Connection(channel: channel, delegate: delegate, sessions: sessions, peer: peer)
+        return Connection(channel: channel, delegate: delegate, sessions: sessions, peer: peer, admitted: true)
     }
 
     private func serve(_ connection: Connection) async {
+        guard connection.admitted else { return }
         let token = self.live.insert(connection.channel)
         defer { self.live.remove(token) }
         self.logger.info("connection from \(connection.peer)", metadata: ["peer": "\(connection.peer)"])
@@ -302,5 +326,29 @@ final class LiveConnections: Sendable {
         let channels = self.state.withLock { Array($0.channels.values) }
         for channel in channels { channel.close(promise: nil) }
         return channels.count
+    }
+}
+
+/// Counts open connections, in total and per client address, against the configured limits.
+final class ConnectionAdmission: Sendable {
+    private let state = Mutex<(total: Int, perAddress: [String: Int])>((0, [:]))
+
+    /// Counts the connection in and returns true, or returns false when a limit is reached.
+    func admit(_ address: String, total: Int, perAddress: Int) -> Bool {
+        self.state.withLock { state in
+            let fromAddress = state.perAddress[address, default: 0]
+            guard state.total < total, fromAddress < perAddress else { return false }
+            state.total += 1
+            state.perAddress[address] = fromAddress + 1
+            return true
+        }
+    }
+
+    func release(_ address: String) {
+        self.state.withLock { state in
+            state.total -= 1
+            let remaining = state.perAddress[address, default: 1] - 1
+            state.perAddress[address] = remaining > 0 ? remaining : nil
+        }
     }
 }

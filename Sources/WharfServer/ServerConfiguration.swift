@@ -7,6 +7,8 @@ public struct ServerConfiguration: Sendable {
     public var sftpPort: Int = 2022
     public var failedLoginDelay: TimeAmount = .seconds(1)
     public var loginGraceTime: TimeAmount = .seconds(120)
+    public var maximumConnections = 1024
+    public var maximumConnectionsPerAddress = 64
     public var shutdownGracePeriod: Duration = .seconds(30)
 
     public init() {}

@@ -30,6 +30,8 @@ public enum WharfServerRunner {
             host: configuration.sftpHost, port: configuration.sftpPort, hostKeys: hostKeys.map(\.privateKey))
         sshConfiguration.failedLoginDelay = configuration.failedLoginDelay
         sshConfiguration.loginGraceTime = configuration.loginGraceTime
+        sshConfiguration.maximumConnections = configuration.maximumConnections
+        sshConfiguration.maximumConnectionsPerAddress = configuration.maximumConnectionsPerAddress
         sshConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
 
         let server = SSHServer(

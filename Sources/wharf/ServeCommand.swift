@@ -28,6 +28,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("login-grace-time"), help: "Seconds a connection has to log in before it is closed.")
     var loginGraceTime = 120.0
 
+    @Option(name: .customLong("max-connections"), help: "Connections served at once; more are closed on arrival.")
+    var maxConnections = 1024
+
+    @Option(name: .customLong("max-connections-per-ip"), help: "Connections from one client address at once.")
+    var maxConnectionsPerIP = 64
+
     @Option(name: .customLong("shutdown-grace"), help: "Seconds running transfers get to finish on shutdown.")
     var shutdownGrace = 30.0
 
@@ -40,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard self.loginFailureDelay >= 0, self.loginFailureDelay <= 60 else {
             throw ValidationError("--login-failure-delay must be between 0 and 60 seconds")
+        }
+        guard self.maxConnections > 0, self.maxConnectionsPerIP > 0 else {
+            throw ValidationError("connection limits must be positive")
         }
         guard self.loginGraceTime > 0 else { throw ValidationError("--login-grace-time must be positive") }
         guard self.shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must not be negative") }
@@ -63,6 +72,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.failedLoginDelay = .milliseconds(Int64(self.loginFailureDelay * 1000))
         configuration.shutdownGracePeriod = .milliseconds(Int64(self.shutdownGrace * 1000))
         configuration.loginGraceTime = .milliseconds(Int64(self.loginGraceTime * 1000))
+        configuration.maximumConnections = self.maxConnections
+        configuration.maximumConnectionsPerAddress = self.maxConnectionsPerIP
         do {
             try await WharfServerRunner.run(configuration: configuration, logger: logger)
         } catch {

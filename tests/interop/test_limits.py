@@ -42,3 +42,32 @@ def test_silent_and_unauthenticated_connections_are_closed_after_the_grace_time(
         sftp.close()
     finally:
         t.close()
+
+
+def _is_open_after(sock, seconds):
+    """True when the server has not closed `sock` within `seconds` (it sends its banner and waits)."""
+    return _closed_within(sock, seconds, time.monotonic()) is None
+
+
+def test_connections_over_the_limits_are_closed_and_others_still_served(make_server):
+    srv = make_server(extra_args=["--max-connections-per-ip", "3", "--max-connections", "5"])
+    held = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(3)]
+    try:
+        assert all(_is_open_after(s, 0.5) for s in held)
+        extra = socket.create_connection(("127.0.0.1", srv.port))
+        took = _closed_within(extra, 5, time.monotonic())
+        assert took is not None, "a 4th connection from one address was not refused"
+        assert "too many connections" in srv.log()
+        # Freeing a slot lets a real client in.
+        held.pop().close()
+        time.sleep(0.3)
+        t = paramiko_transport(srv)
+        try:
+            sftp = t.open_sftp_client()
+            assert sftp.normalize(".") == "/"
+            sftp.close()
+        finally:
+            t.close()
+    finally:
+        for s in held:
+            s.close()
