@@ -1,9 +1,10 @@
 import NIOCore
+import NIOPosix
 import NIOSSH
 import Synchronization
 
-/// Decides whether to trust a server's host key. Called on an event loop: must not block long
-/// (reading a known_hosts file is fine).
+/// Decides whether to trust a server's host key. Called on a thread pool, so it may read (and
+/// append to) a known_hosts file.
 public protocol HostKeyVerifier: Sendable {
     func verify(host: String, port: Int, key: NIOSSHPublicKey) throws
 }
@@ -30,12 +31,18 @@ final class HostKeyValidationDelegate: NIOSSHClientServerAuthenticationDelegate,
     var rejection: (any Error)? { self.failure.withLock { $0 } }
 
     func validateHostKey(hostKey: NIOSSHPublicKey, validationCompletePromise: EventLoopPromise<Void>) {
-        do {
+        let loop = validationCompletePromise.futureResult.eventLoop
+        // File I/O stays off the event loop.
+        NIOThreadPool.singleton.runIfActive(eventLoop: loop) {
             try self.verifier.verify(host: self.host, port: self.port, key: hostKey)
-            validationCompletePromise.succeed(())
-        } catch {
-            self.failure.withLock { $0 = error }
-            validationCompletePromise.fail(error)
+        }.whenComplete { result in
+            switch result {
+            case .success:
+                validationCompletePromise.succeed(())
+            case .failure(let error):
+                self.failure.withLock { $0 = error }
+                validationCompletePromise.fail(error)
+            }
         }
     }
 }
