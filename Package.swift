@@ -24,6 +24,11 @@ let package = Package(
             name: "SFTPProtocol",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Pure FTP codec: command lines, replies, host-port arguments, listings, the command table.
+        .target(
+            name: "FTPProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
         // Storage abstraction, the home jail, errors and their protocol mapping.
         .target(
             name: "WharfCore",
@@ -111,6 +116,10 @@ let package = Package(
         .testTarget(
             name: "SFTPProtocolTests",
             dependencies: ["SFTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "FTPProtocolTests",
+            dependencies: ["FTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "WharfCoreTests",
