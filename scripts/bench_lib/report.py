@@ -131,7 +131,7 @@ def render(env, results, failures, args, charts_dir, repo):
           f"- files served from and written to {env['dest']}, so the disk does not decide",
           f"- parameters: big file {args.size_mib} MiB, {args.rounds} measured round(s) after "
           f"{'no' if args.smoke else 'one'} warm-up round; every server on 127.0.0.1; "
-          f"`wharf serve --log-level notice --login-failure-delay 0`, sshd `LogLevel ERROR`, "
+          f"`wharf serve --log-level notice --login-failure-delay 0 --max-connections 4000 --max-connections-per-ip 4000`, sshd `LogLevel ERROR`, "
           f"`MaxStartups 4000`, root login by ed25519 key",
           "- each run is one client process timed from spawn to exit (connection and login included)", ""]
     if failures:
@@ -162,7 +162,9 @@ def render(env, results, failures, args, charts_dir, repo):
             for impl in impls:
                 r = rows[impl]
                 ratio = "—" if impl == w_impl else (
-                    f"**{r['rss_per'] / rows[w_impl]['rss_per']:.1f}×**" if rows[w_impl]["rss_per"] > 0 else "n/a")
+                    f"**{r['rss_per'] / rows[w_impl]['rss_per']:.1f}×** (PSS "
+                    f"{r['pss_per'] / rows[w_impl]['pss_per']:.1f}×)"
+                    if rows[w_impl]["rss_per"] > 0 and rows[w_impl]["pss_per"] > 0 else "n/a")
                 L.append(f"| {r['n']} | {impl} | {r['procs']} | {r['rss'] / 2**20:,.1f} | {r['pss'] / 2**20:,.1f} | "
                          f"{r['fds']} | {r['rss_per'] / 1024:,.1f} | {r['pss_per'] / 1024:,.1f} | "
                          f"{r['fds_per']:.2f} | {ratio} |")
