@@ -11,6 +11,8 @@ import WharfCore
 /// requests on overlapping ranges of one file, and every other request, are also executed in
 /// order, as draft-ietf-secsh-filexfer-02 section 6.1 requires.
 public final class SFTPSession: Sendable {
+    /// Writes bytes to the client's stream. A reply may take more than one call (a DATA reply's
+    /// header, then the file's bytes); calls come one at a time, in order.
     public typealias Send = @Sendable (ByteBuffer) async throws -> Void
 
     let storage: any Storage
@@ -68,12 +70,19 @@ public final class SFTPSession: Sendable {
         @Sendable func reply(_ response: SFTPResponse, turn: Int) async throws {
             await turnstile.wait(for: turn)
             do {
-                try await send(Self.encode(response))
+                if case .data(let id, let data) = response {
+                    // The file's bytes go out as they were read, behind their own small header,
+                    // instead of being copied into one packet buffer. Both sends are in this turn.
+                    try await send(Self.dataHeader(id: id, length: data.readableBytes))
+                    try await send(data)
+                } else {
+                    try await send(Self.encode(response))
+                }
             } catch {
-                await turnstile.finish(turn)
+                turnstile.finish(turn)
                 throw error
             }
-            await turnstile.finish(turn)
+            turnstile.finish(turn)
         }
         try await withThrowingTaskGroup(of: Int.self) { group in
             var inFlight: [Int: InFlightRequest] = [:]
@@ -192,11 +201,19 @@ public final class SFTPSession: Sendable {
 
     static func encode(_ response: SFTPResponse) -> ByteBuffer {
         var buffer = ByteBuffer()
-        if case .data(_, let data) = response {
-            buffer.reserveCapacity(data.readableBytes + 13)
-        }
         buffer.writeSFTPResponse(response)
         return buffer
+    }
+
+    /// The framing of a DATA reply up to its payload: length, type, id, and the payload's length.
+    static func dataHeader(id: UInt32, length: Int) -> ByteBuffer {
+        var header = ByteBuffer()
+        header.reserveCapacity(13)
+        header.writeInteger(UInt32(1 + 4 + 4 + length))
+        header.writeInteger(SFTPPacketType.data.rawValue)
+        header.writeInteger(id)
+        header.writeInteger(UInt32(length))
+        return header
     }
 
     private func closeAllHandles() async {

@@ -260,14 +260,14 @@ public final class SSHServer: Sendable {
             // closeFuture when the TCP connection drops under it, and NIOAsyncChannel asserts on a
             // failed closeFuture only on its normal exit path, not on the error path.
             try await session.channel.executeThenClose { inbound, _ in
-                // Replies are written straight to the channel and each write is awaited: its promise
-                // completes only once NIOSSH has sent the data within the flow-control window, so
-                // when the session returns nothing is left queued that a close could drop.
+                // Replies are written straight to the channel; `drain()` awaits the last write, whose
+                // promise completes only once NIOSSH has sent the data within the flow-control
+                // window, so nothing is left queued that a close could drop.
                 var exitStatus = 0
+                let writer = ChannelReplyWriter(channel: channel)
                 do {
-                    try await sftp.run(packets: inbound) { reply in
-                        try await channel.writeAndFlush(reply)
-                    }
+                    try await sftp.run(packets: inbound) { reply in try await writer.send(reply) }
+                    try await writer.drain()
                 } catch {
                     logger.debug("session ended: \(error)")
                     exitStatus = 1

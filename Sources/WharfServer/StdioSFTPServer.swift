@@ -58,10 +58,10 @@ public enum StdioSFTPServer {
             // Leave by the error path, as the SSH transport does: a closeFuture failed by a broken
             // pipe must not trip NIOAsyncChannel's assertion on the normal path.
             try await channel.executeThenClose { inbound, _ in
-                // Each reply's write is awaited, so everything is on the pipe before we close it.
-                try await session.run(packets: inbound) { reply in
-                    try await raw.writeAndFlush(reply)
-                }
+                // The last write is awaited, so everything is on the pipe before we close it.
+                let writer = ChannelReplyWriter(channel: raw)
+                try await session.run(packets: inbound) { reply in try await writer.send(reply) }
+                try await writer.drain()
                 throw StdioSessionFinished()
             }
         } catch is StdioSessionFinished {

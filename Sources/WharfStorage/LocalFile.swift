@@ -21,8 +21,14 @@ final class LocalFile: StorageFile {
     private let permissionMask: UInt32
     private let pool: NIOThreadPool
     private let closed = Atomic<Bool>(false)
+    /// The size when opened, grown by our own writes: a hint for how much a read needs to allocate.
+    private let sizeHint: Atomic<UInt64>
 
-    init(path: String, descriptor: Int32, appends: Bool, readOnly: Bool, permissionMask: UInt32, pool: NIOThreadPool) {
+    init(
+        path: String, descriptor: Int32, appends: Bool, readOnly: Bool, permissionMask: UInt32, size: UInt64,
+        pool: NIOThreadPool
+    ) {
+        self.sizeHint = Atomic(size)
         self.path = path
         self.descriptor = descriptor
         self.appends = appends
@@ -41,7 +47,15 @@ final class LocalFile: StorageFile {
 
     func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {
         guard length > 0, offset <= UInt64(Int64.max) - UInt64(length) else { return ByteBuffer() }
+        // Clients ask for up to 255 KiB per READ whatever the file's size; allocating that much for a
+        // small file costs an mmap and page faults per request. Size the buffer from the file's size
+        // (a shorter read than asked is legal; a file that grew meanwhile is read on the next request).
+        let known = self.sizeHint.load(ordering: .relaxed)
+        let remaining = known > offset ? known - offset : 0
+        let capacity = Int(min(UInt64(length), max(remaining, 4096)))
+        let requested = length
         return try await self.onPool { descriptor throws(StorageError) in
+            let length = capacity
             var buffer = ByteBufferAllocator().buffer(capacity: length)
             var failure: Int32? = nil
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
@@ -61,6 +75,11 @@ final class LocalFile: StorageFile {
                 return total
             }
             if buffer.readableBytes == 0, let failure { throw POSIX.fail(failure) }
+            if buffer.readableBytes == capacity, capacity < requested {
+                // The file is larger than we thought (another writer): learn its size for the next read.
+                var info = stat()
+                if fstat(descriptor, &info) == 0 { self.sizeHint.store(UInt64(max(0, info.st_size)), ordering: .relaxed) }
+            }
             return buffer
         }
     }
@@ -91,6 +110,14 @@ final class LocalFile: StorageFile {
                 return nil
             }
             if let failure { throw POSIX.fail(failure) }
+        }
+        // `end` was checked against Int64.max above.
+        var current = self.sizeHint.load(ordering: .relaxed)
+        while end.partialValue > current {
+            let (exchanged, original) = self.sizeHint.compareExchange(
+                expected: current, desired: end.partialValue, ordering: .relaxed)
+            if exchanged { break }
+            current = original
         }
     }
 

@@ -105,14 +105,19 @@ public struct LocalStorage: Storage {
             let descriptor = open(real, openFlags, mode)
             guard descriptor >= 0 else { throw POSIX.fail() }
             var info = stat()
-            if fstat(descriptor, &info) == 0, (UInt32(info.st_mode) & 0o170000) == 0o040000 {
+            guard fstat(descriptor, &info) == 0 else {
+                let failure = errno
+                _ = close(descriptor)
+                throw POSIX.fail(failure)
+            }
+            if (UInt32(info.st_mode) & 0o170000) == 0o040000 {
                 // open(2) succeeds on a directory for reading; SFTP clients expect a failure here.
                 _ = close(descriptor)
                 throw StorageError(errno: EISDIR)
             }
             return LocalFile(
                 path: path, descriptor: descriptor, appends: options.contains(.append), readOnly: readOnly,
-                permissionMask: permissionMask, pool: pool)
+                permissionMask: permissionMask, size: UInt64(max(0, info.st_size)), pool: pool)
         }
     }
 

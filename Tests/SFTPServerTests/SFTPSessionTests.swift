@@ -133,7 +133,7 @@ enum Harness {
         if let record { storage = RecordingStorage(base: storage, record: record) }
         let session = SFTPSession(
             storage: storage, configuration: configuration, logger: Logger(label: "test"), exitHook: exitHook)
-        let (stream, input) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let (packetsStream, input) = AsyncStream.makeStream(of: ByteBuffer.self)
         let replies = Recorder<ByteBuffer>()
         let (replyStream, replyInput) = AsyncStream.makeStream(of: Void.self)
 
@@ -144,11 +144,13 @@ enum Harness {
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await session.run(packets: stream) { reply in
-                    var reply = reply
-                    reply.moveReaderIndex(forwardBy: 4)  // the length prefix
-                    replies.append(reply)
-                    replyInput.yield()
+                // The session writes a byte stream (a DATA reply may be two sends): split it.
+                let stream = StreamSplitter()
+                try await session.run(packets: packetsStream) { bytes in
+                    for reply in try stream.feed(bytes) {
+                        replies.append(reply)
+                        replyInput.yield()
+                    }
                 }
                 replyInput.finish()
             }
@@ -345,4 +347,20 @@ extension Array where Element == ByteBuffer {
 
 enum HarnessError: Error {
     case noHandle(UInt32)
+}
+
+/// Splits the session's output stream into packets (without their length prefix).
+final class StreamSplitter: Sendable {
+    private let state = Mutex<(buffer: ByteBuffer, decoder: SFTPFrameDecoder)>((ByteBuffer(), SFTPFrameDecoder()))
+
+    func feed(_ bytes: ByteBuffer) throws -> [ByteBuffer] {
+        try self.state.withLock { state in
+            var incoming = bytes
+            state.buffer.writeBuffer(&incoming)
+            var packets: [ByteBuffer] = []
+            while let packet = try state.decoder.decode(buffer: &state.buffer) { packets.append(packet) }
+            state.buffer.discardReadBytes()
+            return packets
+        }
+    }
 }

@@ -428,10 +428,11 @@ enum Loopback {
             while let packet = try decoder.decode(buffer: &bytes) { toServerInput.yield(packet) }
             #expect(bytes.readableBytes == 0, "the client sent part of a packet")
         }
-        let sessionSend: @Sendable (ByteBuffer) async throws -> Void = { framed in
-            var packet = framed
-            packet.moveReaderIndex(forwardBy: 4)
-            deliver(packet)
+        // The session writes a byte stream (a DATA reply's header and payload may be two sends),
+        // so split it into packets as a transport's frame decoder does.
+        let reassembly = PacketReassembly()
+        let sessionSend: @Sendable (ByteBuffer) async throws -> Void = { bytes in
+            for packet in try reassembly.feed(bytes) { deliver(packet) }
         }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -571,5 +572,21 @@ final class ScriptedServer: Sendable {
         }
         server.finish()
         await client.close()
+    }
+}
+
+/// Splits a stream of bytes, fed in pieces, into SFTP packets (without their length prefix).
+final class PacketReassembly: Sendable {
+    private let state = Mutex<(buffer: ByteBuffer, decoder: SFTPFrameDecoder)>((ByteBuffer(), SFTPFrameDecoder()))
+
+    func feed(_ bytes: ByteBuffer) throws -> [ByteBuffer] {
+        try self.state.withLock { state in
+            var incoming = bytes
+            state.buffer.writeBuffer(&incoming)
+            var packets: [ByteBuffer] = []
+            while let packet = try state.decoder.decode(buffer: &state.buffer) { packets.append(packet) }
+            state.buffer.discardReadBytes()
+            return packets
+        }
     }
 }
