@@ -10,13 +10,15 @@ import WharfClient
 
 /// The options every client command shares: authentication, host keys, output, retries.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .customShort("i"), help: "Private key file (OpenSSH format, ed25519 or ECDSA, unencrypted). Repeatable.")
+    @Option(
+        name: .customShort("i"),
+        help: ArgumentHelp("Private key file (OpenSSH format, ed25519 or ECDSA, unencrypted). Repeatable.", valueName: "keyfile"))
     var identities: [String] = []
 
     @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.")
     var passwordStdin = false
 
-    @Option(name: .customLong("known-hosts"), help: "known_hosts file (default ~/.ssh/known_hosts).")
+    @Option(name: .customLong("known-hosts"), help: ArgumentHelp("known_hosts file (default ~/.ssh/known_hosts).", valueName: "file"))
     var knownHosts: String?
 
     @Flag(name: .customLong("accept-new-host-key"), help: "Add an unknown host's key to known_hosts (a changed key still fails).")
@@ -31,10 +33,10 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log the protocol steps to stderr.")
     var verbose = false
 
-    @Option(name: .customLong("retries"), help: "Retries after a dropped connection or a timeout, with backoff.")
+    @Option(name: .customLong("retries"), help: ArgumentHelp("Retries after a dropped connection or a timeout, with backoff.", valueName: "n"))
     var retries = 3
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds to wait for the connection and login.")
+    @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("Seconds to wait for the connection and login.", valueName: "seconds"))
     var connectTimeout = 30.0
 
     func validate() throws {

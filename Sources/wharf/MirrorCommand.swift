@@ -14,7 +14,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print the plan, one line per action, and change nothing.") var dryRun = false
     @Flag(name: .customLong("checksum"), help: "Compare content hashes instead of size and time.") var checksum = false
     @Flag(name: .customLong("verify"), help: "Check every copied file end to end.") var verify = false
-    @Option(name: .customLong("parallel"), help: "Files transferred at once.") var parallel = 4
+    @Option(name: .customLong("parallel"), help: ArgumentHelp("Files transferred at once over the connection.", valueName: "n")) var parallel = 4
     @Argument var source: String
     @Argument var destination: String
     @OptionGroup var client: ClientOptions

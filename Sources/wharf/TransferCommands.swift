@@ -13,7 +13,7 @@ struct TransferFlags: ParsableArguments {
     @Flag(name: .customShort("r"), help: "Transfer directories and their contents.") var recursive = false
     @Flag(name: .customLong("resume"), help: "Continue partial files (by size, then verified).") var resume = false
     @Flag(name: .customLong("verify"), help: "Check every file end to end after the transfer (check-file, else read back).") var verify = false
-    @Option(name: .customLong("parallel"), help: "Files transferred at once over the connection.") var parallel = 4
+    @Option(name: .customLong("parallel"), help: ArgumentHelp("Files transferred at once over the connection.", valueName: "n")) var parallel = 4
 
     func validate() throws {
         guard (1...64).contains(self.parallel) else { throw ValidationError("--parallel must be between 1 and 64") }

@@ -5,7 +5,7 @@ import ArgumentParser
 struct Wharf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wharf",
-        abstract: "File transfer server and client: SFTP over SSH, a drop-in sftp-server.",
+        abstract: "File transfer server and client: SFTP over SSH, a drop-in sftp-server, and sftp:// commands.",
         subcommands: [
             ServeCommand.self, UserCommand.self, SFTPServerCommand.self,
             GetCommand.self, PutCommand.self, MirrorCommand.self, ListCommand.self, StatCommand.self, MakeDirectoryCommand.self, RemoveCommand.self, MoveCommand.self,
