@@ -80,22 +80,8 @@ extension SFTPClient {
             try await LocalFileSystem.makeDirectories(localDirectory)
             report.directoriesCreated += 1
         }
-        var files: [TreeEntry] = []
-        for entry in listing.entries {
-            switch entry.kind {
-            case .directory:
-                do {
-                    if try await LocalFileSystem.makeDirectory(TreePath.join(localDirectory, entry.relativePath)) {
-                        report.directoriesCreated += 1
-                    }
-                } catch {
-                    report.failures.append(TransferFailure(path: entry.relativePath, error: error))
-                }
-            case .file:
-                files.append(entry)
-            case .symbolicLink, .other:
-                report.skipped.append(entry.relativePath)
-            }
+        let files = await Self.makeDirectories(of: listing.entries, into: &report) { relativePath in
+            try await LocalFileSystem.makeDirectory(TreePath.join(localDirectory, relativePath))
         }
         await self.transferFiles(files, options: options, into: &report) { entry, fileOptions in
             try await self.downloadFile(
@@ -119,14 +105,31 @@ extension SFTPClient {
         var report = TreeTransferReport()
         report.failures = listing.failures
         report.directoriesCreated += try await self.makeRemoteDirectories(remoteDirectory)
+        let files = await Self.makeDirectories(of: listing.entries, into: &report) { relativePath in
+            try await self.makeRemoteDirectory(TreePath.join(remoteDirectory, relativePath))
+        }
+        await self.transferFiles(files, options: options, into: &report) { entry, fileOptions in
+            try await self.uploadFile(
+                localPath: TreePath.join(localDirectory, entry.relativePath),
+                remotePath: TreePath.join(remoteDirectory, entry.relativePath), options: fileOptions)
+        }
+        try Task.checkCancellation()
+        return report
+    }
+
+    /// Creates the destination's directories in walk order (parents first) with `makeDirectory`
+    /// (true when it made one), lists links and special files as skipped, and returns the regular
+    /// files to transfer. A directory that cannot be made is a failure; the rest goes on.
+    static func makeDirectories(
+        of entries: [TreeEntry], into report: inout TreeTransferReport,
+        _ makeDirectory: (String) async throws -> Bool
+    ) async -> [TreeEntry] {
         var files: [TreeEntry] = []
-        for entry in listing.entries {
+        for entry in entries {
             switch entry.kind {
             case .directory:
                 do {
-                    if try await self.makeRemoteDirectory(TreePath.join(remoteDirectory, entry.relativePath)) {
-                        report.directoriesCreated += 1
-                    }
+                    if try await makeDirectory(entry.relativePath) { report.directoriesCreated += 1 }
                 } catch {
                     report.failures.append(TransferFailure(path: entry.relativePath, error: error))
                 }
@@ -136,13 +139,7 @@ extension SFTPClient {
                 report.skipped.append(entry.relativePath)
             }
         }
-        await self.transferFiles(files, options: options, into: &report) { entry, fileOptions in
-            try await self.uploadFile(
-                localPath: TreePath.join(localDirectory, entry.relativePath),
-                remotePath: TreePath.join(remoteDirectory, entry.relativePath), options: fileOptions)
-        }
-        try Task.checkCancellation()
-        return report
+        return files
     }
 
     /// Transfers `files`, `options.parallel` at once, adding their outcome to `report`.

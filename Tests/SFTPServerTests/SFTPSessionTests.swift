@@ -145,7 +145,7 @@ enum Harness {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // The session writes a byte stream (a DATA reply may be two sends): split it.
-                let stream = StreamSplitter()
+                let stream = SFTPPacketSplitter()
                 try await session.run(packets: packetsStream) { bytes in
                     for reply in try stream.feed(bytes) {
                         replies.append(reply)
@@ -349,18 +349,3 @@ enum HarnessError: Error {
     case noHandle(UInt32)
 }
 
-/// Splits the session's output stream into packets (without their length prefix).
-final class StreamSplitter: Sendable {
-    private let state = Mutex<(buffer: ByteBuffer, decoder: SFTPFrameDecoder)>((ByteBuffer(), SFTPFrameDecoder()))
-
-    func feed(_ bytes: ByteBuffer) throws -> [ByteBuffer] {
-        try self.state.withLock { state in
-            var incoming = bytes
-            state.buffer.writeBuffer(&incoming)
-            var packets: [ByteBuffer] = []
-            while let packet = try state.decoder.decode(buffer: &state.buffer) { packets.append(packet) }
-            state.buffer.discardReadBytes()
-            return packets
-        }
-    }
-}

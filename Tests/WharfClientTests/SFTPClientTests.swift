@@ -430,7 +430,7 @@ enum Loopback {
         }
         // The session writes a byte stream (a DATA reply's header and payload may be two sends),
         // so split it into packets as a transport's frame decoder does.
-        let reassembly = PacketReassembly()
+        let reassembly = SFTPPacketSplitter()
         let sessionSend: @Sendable (ByteBuffer) async throws -> Void = { bytes in
             for packet in try reassembly.feed(bytes) { deliver(packet) }
         }
@@ -575,18 +575,3 @@ final class ScriptedServer: Sendable {
     }
 }
 
-/// Splits a stream of bytes, fed in pieces, into SFTP packets (without their length prefix).
-final class PacketReassembly: Sendable {
-    private let state = Mutex<(buffer: ByteBuffer, decoder: SFTPFrameDecoder)>((ByteBuffer(), SFTPFrameDecoder()))
-
-    func feed(_ bytes: ByteBuffer) throws -> [ByteBuffer] {
-        try self.state.withLock { state in
-            var incoming = bytes
-            state.buffer.writeBuffer(&incoming)
-            var packets: [ByteBuffer] = []
-            while let packet = try state.decoder.decode(buffer: &state.buffer) { packets.append(packet) }
-            state.buffer.discardReadBytes()
-            return packets
-        }
-    }
-}
