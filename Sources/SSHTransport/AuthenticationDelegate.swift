@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSH
+import WharfCore
 import Synchronization
 
 /// NIOSSH's authentication hook for one connection. Checks run on the thread pool; a failure

@@ -22,9 +22,6 @@ public final class SSHServer: Sendable {
         public var failedLoginDelay: TimeAmount = .seconds(1)
         /// A connection not logged in by then is closed (OpenSSH's LoginGraceTime).
         public var loginGraceTime: TimeAmount = .seconds(120)
-        /// Connections beyond these are closed as soon as they are accepted.
-        public var maximumConnections = 1024
-        public var maximumConnectionsPerAddress = 64
         public var maximumAuthenticationAttempts = 6
         /// Connections still running this long after shutdown began are closed.
         public var shutdownGracePeriod: Duration = .seconds(30)
@@ -50,15 +47,17 @@ public final class SSHServer: Sendable {
     private let pool: NIOThreadPool
     private let logger: Logger
     private let live = LiveConnections()
-    private let admission = ConnectionAdmission()
+    private let admission: ConnectionAdmission
     private let boundAddress = Mutex<SocketAddress?>(nil)
     private let listener = Mutex<(any Channel)?>(nil)
     private let stopping = Atomic<Bool>(false)
 
     public init(
         configuration: Configuration, authenticator: any SSHUserAuthenticator, makeStorage: @escaping StorageFactory,
-        exitHook: SessionExitHook? = nil, group: any EventLoopGroup, pool: NIOThreadPool, logger: Logger
+        exitHook: SessionExitHook? = nil, admission: ConnectionAdmission, group: any EventLoopGroup,
+        pool: NIOThreadPool, logger: Logger
     ) {
+        self.admission = admission
         self.configuration = configuration
         self.authenticator = authenticator
         self.makeStorage = makeStorage
@@ -140,11 +139,8 @@ public final class SSHServer: Sendable {
         logger[metadataKey: "peer"] = "\(peer)"
 
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        guard
-            self.admission.admit(
-                address, total: self.configuration.maximumConnections,
-                perAddress: self.configuration.maximumConnectionsPerAddress)
-        else {
+        // Connections beyond the server's limits are closed as soon as they are accepted.
+        guard self.admission.admit(address) else {
             logger.warning("refused connection from \(peer): too many connections")
             channel.close(promise: nil)
             let (sessions, continuation) = AsyncStream.makeStream(of: SessionChannel.self)
@@ -301,54 +297,5 @@ final class ConnectionErrorHandler: ChannelInboundHandler, Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.logger.notice("connection error: \(error)")
         context.close(promise: nil)
-    }
-}
-
-/// The open connections, so that shutdown can close what outlives the grace period.
-final class LiveConnections: Sendable {
-    private let state = Mutex<(next: Int, channels: [Int: any Channel])>((0, [:]))
-
-    func insert(_ channel: any Channel) -> Int {
-        self.state.withLock { state in
-            state.next += 1
-            state.channels[state.next] = channel
-            return state.next
-        }
-    }
-
-    func remove(_ token: Int) {
-        _ = self.state.withLock { $0.channels.removeValue(forKey: token) }
-    }
-
-    var count: Int { self.state.withLock { $0.channels.count } }
-
-    func closeAll() -> Int {
-        let channels = self.state.withLock { Array($0.channels.values) }
-        for channel in channels { channel.close(promise: nil) }
-        return channels.count
-    }
-}
-
-/// Counts open connections, in total and per client address, against the configured limits.
-final class ConnectionAdmission: Sendable {
-    private let state = Mutex<(total: Int, perAddress: [String: Int])>((0, [:]))
-
-    /// Counts the connection in and returns true, or returns false when a limit is reached.
-    func admit(_ address: String, total: Int, perAddress: Int) -> Bool {
-        self.state.withLock { state in
-            let fromAddress = state.perAddress[address, default: 0]
-            guard state.total < total, fromAddress < perAddress else { return false }
-            state.total += 1
-            state.perAddress[address] = fromAddress + 1
-            return true
-        }
-    }
-
-    func release(_ address: String) {
-        self.state.withLock { state in
-            state.total -= 1
-            let remaining = state.perAddress[address, default: 1] - 1
-            state.perAddress[address] = remaining > 0 ? remaining : nil
-        }
     }
 }

@@ -1,3 +1,5 @@
+import WharfCore
+
 /// What a client proves in SSH user authentication.
 public enum SSHCredential: Sendable {
     case password(String)
@@ -10,18 +12,6 @@ public enum SSHCredential: Sendable {
         case .password: return "password"
         case .publicKey: return "publickey"
         }
-    }
-}
-
-/// The account a successful login opens.
-public struct AuthenticatedUser: Sendable, Hashable {
-    public var name: String
-    /// The absolute path the user is jailed in.
-    public var home: String
-
-    public init(name: String, home: String) {
-        self.name = name
-        self.home = home
     }
 }
 

@@ -31,6 +31,8 @@ public struct FileAttributes: Sendable, Hashable {
     /// Names for `ls -l` style listings, when the storage knows them.
     public var userName: String?
     public var groupName: String?
+    /// Device and inode, where the storage has them: what makes an entry unique (MLSx `unique`).
+    public var fileIdentity: FileIdentity?
 
     public init(
         size: UInt64, mode: UInt32, userID: UInt32 = 0, groupID: UInt32 = 0, linkCount: UInt32 = 1,
@@ -49,6 +51,20 @@ public struct FileAttributes: Sendable, Hashable {
 
     public var type: FileType { FileType(mode: self.mode) }
     public var permissions: UInt32 { self.mode & 0o7777 }
+}
+
+/// A file's identity on its storage: equal for two paths to the same file (hard links).
+public struct FileIdentity: Sendable, Hashable {
+    public var device: UInt64
+    public var inode: UInt64
+
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+
+    /// `801g1f2c` style: device and inode in hex, as vsftpd and pyftpdlib print the unique fact.
+    public var uniqueFact: String { String(self.device, radix: 16) + "g" + String(self.inode, radix: 16) }
 }
 
 /// The changes a client asks for in SETSTAT-like requests; nil fields stay as they are.

@@ -71,3 +71,10 @@ public protocol Storage: Sendable {
     /// The home directory as the client sees it.
     var homeDirectory: String { get }
 }
+
+/// A storage file backed by a kernel file descriptor: a plain (unencrypted, binary) data
+/// connection can then send it with sendfile(2) instead of copying it through user space.
+public protocol DescriptorBackedFile: StorageFile {
+    /// A duplicate of the file's descriptor; the caller owns it and must close it.
+    func duplicateDescriptor() throws(StorageError) -> Int32
+}

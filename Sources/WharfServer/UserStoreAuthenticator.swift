@@ -1,11 +1,13 @@
+import FTPServer
 import SSHTransport
+import WharfCore
 import WharfUsers
 
 /// Checks SSH credentials against the embedded user store.
 ///
 /// Unknown users cost the same scrypt work as known ones (a dummy hash is verified), so that
 /// neither the answer nor its timing tells whether an account exists.
-struct UserStoreAuthenticator: SSHUserAuthenticator {
+struct UserStoreAuthenticator: SSHUserAuthenticator, FTPUserAuthenticator {
     let store: UserStore
 
     func authenticate(username: String, credential: SSHCredential) -> AuthenticatedUser? {
@@ -22,5 +24,9 @@ struct UserStoreAuthenticator: SSHUserAuthenticator {
             guard let record, record.authorizedKeys.contains(where: { $0.openSSHString == key }) else { return nil }
             return AuthenticatedUser(name: record.name, home: record.home)
         }
+    }
+
+    func authenticate(username: String, password: String) -> AuthenticatedUser? {
+        self.authenticate(username: username, credential: .password(password))
     }
 }

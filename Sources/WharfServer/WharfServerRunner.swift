@@ -1,7 +1,10 @@
+import FTPProtocol
+import FTPServer
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SSHTransport
 import ServiceLifecycle
 import WharfCore
@@ -25,30 +28,71 @@ public enum WharfServerRunner {
 
         let pool = NIOThreadPool(numberOfThreads: max(4, System.coreCount * 2))
         pool.start()
+        let admission = ConnectionAdmission(
+            maximumConnections: configuration.maximumConnections,
+            maximumConnectionsPerAddress: configuration.maximumConnectionsPerAddress)
+        let authenticator = UserStoreAuthenticator(store: store)
+        let makeStorage: @Sendable (AuthenticatedUser) throws -> any Storage = { user in
+            _ = try HomeDirectory.prepare(user.home)
+            return try LocalStorage(jailedAt: user.home, pool: pool, readOnly: user.readOnly)
+        }
+        var services: [any Service] = []
 
-        var sshConfiguration = SSHServer.Configuration(
-            host: configuration.sftpHost, port: configuration.sftpPort, hostKeys: hostKeys.map(\.privateKey))
-        sshConfiguration.failedLoginDelay = configuration.failedLoginDelay
-        sshConfiguration.loginGraceTime = configuration.loginGraceTime
-        sshConfiguration.maximumConnections = configuration.maximumConnections
-        sshConfiguration.maximumConnectionsPerAddress = configuration.maximumConnectionsPerAddress
-        sshConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
+        if let listen = configuration.sftpListen {
+            var sshConfiguration = SSHServer.Configuration(
+                host: listen.host, port: listen.port, hostKeys: hostKeys.map(\.privateKey))
+            sshConfiguration.failedLoginDelay = configuration.failedLoginDelay
+            sshConfiguration.loginGraceTime = configuration.loginGraceTime
+            sshConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
+            let server = SSHServer(
+                configuration: sshConfiguration, authenticator: authenticator, makeStorage: makeStorage,
+                admission: admission, group: MultiThreadedEventLoopGroup.singleton, pool: pool, logger: logger)
+            services.append(
+                ListenerService(
+                    name: "SFTP", listener: server, gracePeriod: configuration.shutdownGracePeriod, logger: logger))
+        }
 
-        let server = SSHServer(
-            configuration: sshConfiguration,
-            authenticator: UserStoreAuthenticator(store: store),
-            makeStorage: { user in
-                _ = try HomeDirectory.prepare(user.home)
-                return try LocalStorage(jailedAt: user.home, pool: pool)
-            },
-            group: MultiThreadedEventLoopGroup.singleton,
-            pool: pool,
-            logger: logger)
+        if configuration.ftpListen != nil || configuration.ftpsListen != nil {
+            var tls: NIOSSLContext? = nil
+            if configuration.ftpTLS != .off || configuration.ftpsListen != nil {
+                let identity = try TLSCertificateStore.loadOrCreate(
+                    dataDirectory: dataDirectory, certificatePath: configuration.tlsCertificatePath,
+                    keyPath: configuration.tlsKeyPath)
+                logger.info(
+                    "TLS certificate \(identity.certificatePath) SHA-256 fingerprint \(identity.fingerprint)\(identity.wasGenerated ? " (generated, self-signed)" : "")")
+                tls = try TLSCertificateStore.makeServerContext(for: identity)
+            }
+            var anonymousRoot: String? = nil
+            if let root = configuration.ftpAnonymousRoot {
+                anonymousRoot = HomeDirectory.absolute(root)
+            }
+            for (name, listen, implicitTLS) in [
+                ("FTP", configuration.ftpListen, false), ("FTPS", configuration.ftpsListen, true),
+            ] {
+                guard let listen else { continue }
+                var ftpConfiguration = FTPServer.Configuration(host: listen.host, port: listen.port)
+                ftpConfiguration.implicitTLS = implicitTLS
+                ftpConfiguration.tlsPolicy = implicitTLS ? .required : configuration.ftpTLS
+                ftpConfiguration.passivePorts = configuration.ftpPassivePorts
+                ftpConfiguration.publicHost = configuration.ftpPublicHost.flatMap { FTPIPAddress($0) }
+                ftpConfiguration.activeModeEnabled = configuration.ftpActiveModeEnabled
+                ftpConfiguration.idleTimeout = configuration.ftpIdleTimeout
+                ftpConfiguration.dataTimeout = configuration.ftpDataTimeout
+                ftpConfiguration.loginGraceTime = Duration(configuration.loginGraceTime)
+                ftpConfiguration.failedLoginDelay = Duration(configuration.failedLoginDelay)
+                ftpConfiguration.anonymousRoot = anonymousRoot
+                let server = FTPServer(
+                    configuration: ftpConfiguration, tls: tls, authenticator: authenticator, makeStorage: makeStorage,
+                    admission: admission, group: MultiThreadedEventLoopGroup.singleton, pool: pool, logger: logger)
+                services.append(
+                    ListenerService(
+                        name: name, listener: server, gracePeriod: configuration.shutdownGracePeriod, logger: logger))
+            }
+        }
 
-        let service = SSHService(server: server, gracePeriod: configuration.shutdownGracePeriod, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
@@ -82,40 +126,6 @@ public enum ServerError: Error, CustomStringConvertible {
         switch self {
         case .dataDirectoryNotADirectory(let path): return "data directory \(path) is not a directory"
         case .cannotCreateDataDirectory(let path, let reason): return "cannot create data directory \(path): \(reason)"
-        }
-    }
-}
-
-/// The SSH listener as a lifecycle service: on graceful shutdown it stops accepting, lets running
-/// sessions finish for the grace period, then closes what is left and says so.
-struct SSHService: Service {
-    let server: SSHServer
-    let gracePeriod: Duration
-    let logger: Logger
-
-    func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await self.server.run { address in
-                    self.logger.notice("SFTP listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
-                }
-            }
-            group.addTask {
-                // Returns when shutdown begins; throws (and we end quietly) if the server ends first.
-                do { try await gracefulShutdown() } catch { return }
-                self.server.stopAccepting()
-                let open = self.server.connectionCount
-                if open > 0 {
-                    self.logger.notice("shutting down: waiting up to \(self.gracePeriod) for \(open) connection(s)")
-                }
-                do { try await Task.sleep(for: self.gracePeriod) } catch { return }
-                let cut = self.server.closeAllConnections()
-                if cut > 0 {
-                    self.logger.warning("shutdown grace period over: closed \(cut) connection(s) still open")
-                }
-            }
-            try await group.next()
-            group.cancelAll()
         }
     }
 }

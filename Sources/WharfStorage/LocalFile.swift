@@ -12,7 +12,7 @@ import WharfCore
 
 /// An open file descriptor. Reads and writes use pread/pwrite, so concurrent requests at different
 /// offsets need no lock; the session guarantees no request is in flight when it calls `close()`.
-final class LocalFile: StorageFile {
+final class LocalFile: StorageFile, DescriptorBackedFile {
     let path: String
     private let descriptor: Int32
     private let appends: Bool
@@ -43,6 +43,15 @@ final class LocalFile: StorageFile {
         }
         let descriptor = self.descriptor
         return try await Blocking.run(on: self.pool) { () throws(StorageError) in try body(descriptor) }
+    }
+
+    func duplicateDescriptor() throws(StorageError) -> Int32 {
+        guard !self.closed.load(ordering: .acquiring) else {
+            throw StorageError(.invalidHandle, "File is closed")
+        }
+        let copy = fcntl(self.descriptor, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw StorageError(errno: errno) }
+        return copy
     }
 
     func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {

@@ -35,7 +35,7 @@ enum POSIX {
     }
 
     static func attributes(_ info: stat) -> FileAttributes {
-        FileAttributes(
+        var attributes = FileAttributes(
             size: UInt64(max(0, info.st_size)),
             mode: UInt32(info.st_mode),
             userID: UInt32(info.st_uid),
@@ -44,6 +44,8 @@ enum POSIX {
             accessTime: Int64(info.st_atim.tv_sec),
             modificationTime: Int64(info.st_mtim.tv_sec)
         )
+        attributes.fileIdentity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        return attributes
     }
 
     static func check(_ result: Int32) throws(StorageError) {

@@ -1,0 +1,45 @@
+import FTPProtocol
+import Logging
+import NIOCore
+import NIOSSL
+
+/// The control connection as the session uses it: replies out, TLS upgrade.
+///
+/// Replies are written straight to the channel (not through the async writer) so that the 234 reply
+/// to AUTH TLS and the insertion of the TLS handler happen in one event-loop tick, in that order.
+struct FTPControlChannel: Sendable {
+    let channel: any Channel
+    let lineHandler: NIOLoopBound<FTPControlLineHandler>
+
+    /// Sends a reply and waits until it is handed to the socket (or the TLS layer).
+    func send(_ reply: FTPReply) async throws {
+        var buffer = self.channel.allocator.buffer(capacity: 64)
+        reply.write(to: &buffer)
+        try await self.channel.writeAndFlush(buffer)
+    }
+
+    /// Sends `reply` in plaintext, then switches the connection to TLS; returns the new epoch and the
+    /// number of plaintext bytes that followed AUTH TLS and were dropped.
+    func upgradeToTLS(after reply: FTPReply, context: NIOSSLContext) async throws -> (epoch: Int, dropped: Int) {
+        let channel = self.channel
+        let lineHandler = self.lineHandler
+        var buffer = channel.allocator.buffer(capacity: 64)
+        reply.write(to: &buffer)
+        let reply = buffer
+        return try await channel.eventLoop.submit {
+            // Same tick: the reply passes the head of the pipeline before the TLS handler exists, and
+            // no byte can be read between the two.
+            channel.writeAndFlush(reply, promise: nil)
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
+            let handler = lineHandler.value
+            let dropped = handler.beginTLS()
+            return (handler.epoch, dropped)
+        }.get()
+    }
+
+    /// Starts closing; the reader task, which owns the channel, sees its end. Not awaited: over TLS
+    /// a close waits for the client's close_notify, which a client gone silent never sends.
+    func close() {
+        self.channel.close(promise: nil)
+    }
+}

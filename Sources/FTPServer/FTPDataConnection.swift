@@ -1,0 +1,256 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// A passive-mode listener (PASV/EPSV) waiting for one data connection.
+///
+/// Only a connection from the control connection's address is accepted (RFC 2577's defence
+/// against port stealing); any other is logged and closed, and the listener keeps waiting for the
+/// right one. Accepted channels do not read until the transfer has set up their pipeline.
+final class FTPPassiveListener: Sendable {
+    let port: Int
+    private let server: any Channel
+    private let accepted: EventLoopFuture<any Channel>
+
+    private init(port: Int, server: any Channel, accepted: EventLoopFuture<any Channel>) {
+        self.port = port
+        self.server = server
+        self.accepted = accepted
+    }
+
+    /// Binds on `host` to a port in `ports` (probed from a random start), or to any port.
+    static func open(
+        host: String, ports: ClosedRange<Int>?, expectedPeer: String, on eventLoop: any EventLoop, logger: Logger
+    ) async throws -> FTPPassiveListener {
+        let candidates: [Int]
+        if let ports {
+            // Probe from a random start so that concurrent sessions rarely collide; bounded so that
+            // a huge, busy range cannot stall a PASV reply.
+            let start = Int.random(in: ports)
+            let count = min(ports.count, 256)
+            candidates = (0..<count).map { ports.lowerBound + (start - ports.lowerBound + $0) % ports.count }
+        } else {
+            candidates = [0]
+        }
+        var lastError: (any Error)? = nil
+        for port in candidates {
+            // The first connection from the right address fulfils the promise; closing the
+            // listener first fails it. Both happen on `eventLoop`, which the guard below serialises.
+            let promise = eventLoop.makePromise(of: (any Channel).self)
+            let settled = Mutex(false)
+            let settle: @Sendable (Result<any Channel, any Error>) -> Bool = { result in
+                guard settled.withLock({ done in
+                    defer { done = true }
+                    return !done
+                }) else { return false }
+                promise.completeWith(result)
+                return true
+            }
+            do {
+                let server = try await ServerBootstrap(group: eventLoop)
+                    .serverChannelOption(.backlog, value: 4)
+                    .childChannelOption(.autoRead, value: false)
+                    // The client's end of an upload must not close the channel before the gate opens.
+                    .childChannelOption(.allowRemoteHalfClosure, value: true)
+                    .childChannelInitializer { child in
+                        let peer = child.remoteAddress?.ipAddress ?? "unknown"
+                        guard peer == expectedPeer else {
+                            logger.warning(
+                                "refused data connection from \(peer): the control connection is from \(expectedPeer)")
+                            return child.close()
+                        }
+                        // Handed over once registered and active: the bootstrap registers the child
+                        // only after this initializer, and pipeline work before that can fail.
+                        return child.eventLoop.makeCompletedFuture {
+                            try child.pipeline.syncOperations.addHandler(
+                                FTPDataChannelGate { channel in
+                                    if !settle(.success(channel)) { channel.close(promise: nil) }
+                                })
+                        }
+                    }
+                    .bind(host: host, port: port)
+                    .get()
+                server.closeFuture.whenComplete { _ in _ = settle(.failure(FTPDataConnectionError.listenerClosed)) }
+                guard let bound = server.localAddress?.port else {
+                    server.close(promise: nil)
+                    throw FTPDataConnectionError.cannotListen("no local port")
+                }
+                return FTPPassiveListener(port: bound, server: server, accepted: promise.futureResult)
+            } catch {
+                _ = settle(.failure(error))
+                lastError = error
+            }
+        }
+        throw FTPDataConnectionError.cannotListen("\(lastError.map { "\($0)" } ?? "no port free")")
+    }
+
+    /// The first connection from the right peer; throws once the listener is closed (ABOR, timeout).
+    func accept() async throws -> any Channel {
+        try await self.accepted.get()
+    }
+
+    func close() {
+        self.server.close(promise: nil)
+    }
+}
+
+/// The first handler of every data channel, added before it is registered.
+///
+/// It reports the channel once active and holds what arrives (bytes, the client's end of input,
+/// errors) until the transfer has built the rest of the pipeline and calls `open`. A client
+/// may send a whole small upload and close before the STOR handler runs; without the gate
+/// those bytes would reach the end of an empty pipeline and be lost.
+final class FTPDataChannelGate: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private enum Held {
+        case read(NIOAny)
+        case event(Any)
+        case error(any Error)
+        case inactive
+    }
+
+    private let onActive: (@Sendable (any Channel) -> Void)?
+    private var held: [Held] = []
+    private var isOpen = false
+    private var context: ChannelHandlerContext?
+
+    init(onActive: (@Sendable (any Channel) -> Void)? = nil) {
+        self.onActive = onActive
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.onActive?(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if self.isOpen { context.fireChannelRead(data) } else { self.held.append(.read(data)) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if self.isOpen { context.fireChannelReadComplete() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if self.isOpen { context.fireUserInboundEventTriggered(event) } else { self.held.append(.event(event)) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if self.isOpen { context.fireErrorCaught(error) } else { self.held.append(.error(error)) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if self.isOpen { context.fireChannelInactive() } else { self.held.append(.inactive) }
+    }
+
+    /// Lets everything through, starting with what was held. On the channel's event loop.
+    func open() {
+        guard !self.isOpen, let context = self.context else { return }
+        self.isOpen = true
+        let held = self.held
+        self.held = []
+        var readAny = false
+        for item in held {
+            switch item {
+            case .read(let data):
+                readAny = true
+                context.fireChannelRead(data)
+            case .event(let event):
+                if readAny { context.fireChannelReadComplete() }
+                readAny = false
+                context.fireUserInboundEventTriggered(event)
+            case .error(let error):
+                context.fireErrorCaught(error)
+            case .inactive:
+                context.fireChannelInactive()
+            }
+        }
+        if readAny { context.fireChannelReadComplete() }
+    }
+}
+
+enum FTPDataConnectionError: Error, CustomStringConvertible {
+    case cannotListen(String)
+    case listenerClosed
+    case timedOut
+
+    var description: String {
+        switch self {
+        case .cannotListen(let reason): return "cannot open a passive port: \(reason)"
+        case .listenerClosed: return "no data connection arrived"
+        case .timedOut: return "the data connection timed out"
+        }
+    }
+}
+
+/// Set when a data connection moved no byte for the data timeout, so that the end of its stream is
+/// not mistaken for the end of a file.
+final class FTPDataStallFlag: Sendable {
+    private let stalled = Atomic<Bool>(false)
+    var isSet: Bool { self.stalled.load(ordering: .acquiring) }
+    func set() { self.stalled.store(true, ordering: .releasing) }
+}
+
+/// Closes a data connection on IdleStateHandler's event, after raising the stall flag.
+final class FTPDataStallHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let flag: FTPDataStallFlag
+
+    init(flag: FTPDataStallFlag) { self.flag = flag }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            self.flag.set()
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Opening and preparing data channels.
+enum FTPDataChannel {
+    /// Active mode: connects to the client's PORT/EPRT address (already checked by the session).
+    static func connect(to address: SocketAddress, on eventLoop: any EventLoop, timeout: TimeAmount) async throws
+        -> any Channel
+    {
+        try await ClientBootstrap(group: eventLoop)
+            .channelOption(.autoRead, value: false)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(FTPDataChannelGate())
+                }
+            }
+            .connectTimeout(timeout)
+            .connect(to: address)
+            .get()
+    }
+
+    /// Sets up a data channel's pipeline (TLS when PROT P, the stall timer) and starts reading.
+    static func prepare(
+        _ channel: any Channel, tls: NIOSSLContext?, stallTimeout: TimeAmount, flag: FTPDataStallFlag
+    ) async throws -> NIOAsyncChannel<ByteBuffer, Never> {
+        try await channel.eventLoop.submit {
+            let operations = channel.pipeline.syncOperations
+            if let tls {
+                // RFC 4217: the FTP client is always the TLS client, whoever opened the TCP connection.
+                try operations.addHandler(NIOSSLServerHandler(context: tls))
+            }
+            try operations.addHandler(IdleStateHandler(allTimeout: stallTimeout))
+            try operations.addHandler(FTPDataStallHandler(flag: flag))
+            let wrapped = try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
+            try operations.handler(type: FTPDataChannelGate.self).open()
+            channel.setOption(.autoRead, value: true).whenComplete { _ in }
+            return wrapped
+        }.get()
+    }
+}

@@ -1,0 +1,242 @@
+import FTPProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+import WharfCore
+
+/// One FTP listener: explicit FTP with AUTH TLS, or implicit FTPS.
+///
+/// Ownership: `run()` owns one task per control connection (a discarding task group); each
+/// connection task owns its reader and timer tasks and its session, and the session owns its one
+/// running transfer, which it awaits before it ends. Shutdown stops accepting, lets running
+/// transfers finish, tells idle sessions 421, and after the grace period closes what is left.
+public final class FTPServer: Sendable {
+    /// Makes the storage a logged-in user sees; throwing refuses the login.
+    public typealias StorageFactory = @Sendable (AuthenticatedUser) throws -> any Storage
+
+    private let configuration: Configuration
+    private let environment: FTPSessionEnvironment
+    private let admission: ConnectionAdmission
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let live = LiveConnections()
+    private let sessions = FTPSessionRegistry()
+    private let boundAddress = Mutex<SocketAddress?>(nil)
+    private let listener = Mutex<(any Channel)?>(nil)
+    private let stopping = Atomic<Bool>(false)
+
+    /// `tls` is required for implicit TLS and for AUTH TLS; without it TLS is off.
+    public init(
+        configuration: Configuration, tls: NIOSSLContext?, authenticator: any FTPUserAuthenticator,
+        makeStorage: @escaping StorageFactory, admission: ConnectionAdmission, group: any EventLoopGroup,
+        pool: NIOThreadPool, logger: Logger
+    ) {
+        var configuration = configuration
+        if tls == nil { configuration.tlsPolicy = .off }
+        self.configuration = configuration
+        self.environment = FTPSessionEnvironment(
+            configuration: configuration, tls: configuration.tlsPolicy == .off && !configuration.implicitTLS ? nil : tls,
+            authenticator: authenticator, makeStorage: makeStorage, pool: pool)
+        self.admission = admission
+        self.group = group
+        self.logger = logger
+    }
+
+    public var localAddress: SocketAddress? { self.boundAddress.withLock { $0 } }
+
+    public var connectionCount: Int { self.live.count }
+
+    /// Binds, then serves until `stopAccepting()` is called and every connection has ended.
+    public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+        if self.configuration.implicitTLS && self.environment.tls == nil {
+            throw FTPServerError.implicitTLSWithoutCertificate
+        }
+        let serverChannel = try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: self.configuration.host, port: self.configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.setUpConnection(channel)
+                }
+            }
+        if let address = serverChannel.channel.localAddress {
+            self.boundAddress.withLock { $0 = address }
+            onBound(address)
+        }
+        self.listener.withLock { $0 = serverChannel.channel }
+
+        try await withThrowingDiscardingTaskGroup { group in
+            do {
+                try await serverChannel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            } catch where self.stopping.load(ordering: .acquiring) {
+                self.logger.debug("FTP listener closed: \(error)")
+            }
+        }
+    }
+
+    /// Stops accepting; sessions without a transfer are told 421 and closed, transfers go on.
+    public func stopAccepting() {
+        self.stopping.store(true, ordering: .releasing)
+        self.listener.withLock { $0 }?.close(promise: nil)
+        self.sessions.shutDownAll()
+    }
+
+    /// Closes every connection still open, for the end of the grace period.
+    public func closeAllConnections() -> Int {
+        self.live.closeAll()
+    }
+
+    // MARK: - Per connection
+
+    struct Connection: Sendable {
+        let asyncChannel: NIOAsyncChannel<FTPControlInput, Never>
+        let control: FTPControlChannel
+        let address: String
+        let peer: String
+        let admitted: Bool
+    }
+
+    /// On the connection's event loop: admission and the pipeline, synchronously.
+    private func setUpConnection(_ channel: any Channel) throws -> Connection {
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let admitted = self.admission.admit(address)
+        if admitted {
+            let admission = self.admission
+            channel.closeFuture.whenComplete { _ in admission.release(address) }
+        }
+        let operations = channel.pipeline.syncOperations
+        if self.configuration.implicitTLS, let tls = self.environment.tls {
+            try operations.addHandler(NIOSSLServerHandler(context: tls))
+        }
+        let lineHandler = FTPControlLineHandler(
+            maximumLineLength: self.configuration.maximumLineLength, epoch: self.configuration.implicitTLS ? 1 : 0)
+        try operations.addHandler(lineHandler)
+        try operations.addHandler(FTPControlErrorHandler(logger: self.logger, peer: peer))
+        let asyncChannel = try NIOAsyncChannel<FTPControlInput, Never>(wrappingChannelSynchronously: channel)
+        let control = FTPControlChannel(channel: channel, lineHandler: NIOLoopBound(lineHandler, eventLoop: channel.eventLoop))
+        return Connection(asyncChannel: asyncChannel, control: control, address: address, peer: peer, admitted: admitted)
+    }
+
+    private func serve(_ connection: Connection) async {
+        let channel = connection.control.channel
+        guard connection.admitted else {
+            self.logger.warning("refused FTP connection from \(connection.peer): too many connections")
+            try? await connection.control.send(FTPReply(code: 421, "Too many connections; try again later."))
+            connection.control.close()
+            return
+        }
+        let token = self.live.insert(channel)
+        defer { self.live.remove(token) }
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(connection.peer)"
+        logger.info("FTP connection from \(connection.peer)\(self.configuration.implicitTLS ? " (implicit TLS)" : "")")
+        let started = ContinuousClock.now
+
+        let (events, continuation) = AsyncStream.makeStream(of: FTPSessionEvent.self)
+        let registration = self.sessions.register(continuation)
+        defer { self.sessions.unregister(registration) }
+        if self.stopping.load(ordering: .acquiring) { continuation.yield(.shutdown) }
+
+        let credits = FTPInputCredits(16)
+        let activity = FTPActivity()
+        let session = FTPSession(
+            environment: self.environment, control: connection.control, events: continuation, credits: credits,
+            activity: activity, tlsActive: self.configuration.implicitTLS, epoch: self.configuration.implicitTLS ? 1 : 0,
+            logger: logger)
+        let configuration = self.configuration
+        let sessionLogger = logger
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                do {
+                    try await connection.asyncChannel.executeThenClose { inbound in
+                        for try await input in inbound {
+                            await credits.acquire()
+                            continuation.yield(.input(input))
+                        }
+                    }
+                } catch {
+                    sessionLogger.debug("control connection read failed: \(error)")
+                }
+                continuation.yield(.inputEnded)
+            }
+            group.addTask {
+                while let timeout = await activity.waitForTimeout(
+                    idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime)
+                {
+                    continuation.yield(.timedOut(timeout))
+                    // The session ignores an idle timeout while a transfer runs; look again later.
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            await session.run(events: events)
+            connection.control.close()
+            group.cancelAll()
+        }
+        continuation.finish()
+        logger.info(
+            "FTP connection from \(connection.peer) closed after \((ContinuousClock.now - started).logDescription)")
+    }
+}
+
+public enum FTPServerError: Error, CustomStringConvertible {
+    case implicitTLSWithoutCertificate
+
+    public var description: String {
+        switch self {
+        case .implicitTLSWithoutCertificate: return "implicit FTPS needs a TLS certificate"
+        }
+    }
+}
+
+/// Logs and closes on a control-connection error (a failed TLS handshake, a reset).
+final class FTPControlErrorHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = FTPControlInput
+    typealias InboundOut = FTPControlInput
+    let logger: Logger
+    let peer: String
+
+    init(logger: Logger, peer: String) {
+        self.logger = logger
+        self.peer = peer
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let tlsError = error as? NIOSSLError, case .uncleanShutdown = tlsError {
+            // Most clients close after QUIT without a TLS close_notify; nothing is lost on a control connection.
+            self.logger.debug("FTP control connection from \(self.peer) closed without TLS close_notify")
+        } else {
+            self.logger.notice("FTP control connection from \(self.peer): \(error)")
+        }
+        context.close(promise: nil)
+    }
+}
+
+/// The event streams of the running sessions, so that shutdown can tell each of them.
+final class FTPSessionRegistry: Sendable {
+    private let state = Mutex<(next: Int, sessions: [Int: AsyncStream<FTPSessionEvent>.Continuation])>((0, [:]))
+
+    func register(_ continuation: AsyncStream<FTPSessionEvent>.Continuation) -> Int {
+        self.state.withLock { state in
+            state.next += 1
+            state.sessions[state.next] = continuation
+            return state.next
+        }
+    }
+
+    func unregister(_ token: Int) {
+        _ = self.state.withLock { $0.sessions.removeValue(forKey: token) }
+    }
+
+    func shutDownAll() {
+        let sessions = self.state.withLock { Array($0.sessions.values) }
+        for session in sessions { session.yield(.shutdown) }
+    }
+}

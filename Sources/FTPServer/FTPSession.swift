@@ -1,0 +1,257 @@
+import FTPProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import WharfCore
+
+/// What a session needs from its server; the same for every session of a listener.
+struct FTPSessionEnvironment: Sendable {
+    let configuration: FTPServer.Configuration
+    let tls: NIOSSLContext?
+    let authenticator: any FTPUserAuthenticator
+    let makeStorage: FTPServer.StorageFactory
+    let pool: NIOThreadPool
+}
+
+/// A logged-in user and what they see.
+struct FTPLogin: Sendable {
+    let user: AuthenticatedUser
+    let storage: any Storage
+    let allowed: FTPAllowedOperations
+    let anonymous: Bool
+}
+
+/// One FTP control connection: login, TLS, working directory, transfer parameters and at most one
+/// running transfer.
+///
+/// One loop (`run`) owns all of this state. The control reader, the running transfer, the timers
+/// and the server's shutdown only send it events, so no state is shared and no lock is needed.
+final class FTPSession {
+    enum Flow { case proceed, close }
+
+    enum TransferType {
+        case ascii, binary
+    }
+
+    enum DataPort {
+        case none
+        case passive(FTPPassiveListener)
+        case active(SocketAddress)
+    }
+
+    enum LoginState {
+        case awaitingUser
+        case awaitingPassword(String)
+        case loggedIn(FTPLogin)
+    }
+
+    struct RunningTransfer {
+        let task: Task<Void, Never>
+        let control: FTPTransferControl
+        let verb: String
+        let path: String
+    }
+
+    enum CloseAfterTransfer {
+        case quit, shutdown
+    }
+
+    let environment: FTPSessionEnvironment
+    let control: FTPControlChannel
+    let events: AsyncStream<FTPSessionEvent>.Continuation
+    let credits: FTPInputCredits
+    let activity: FTPActivity
+    let peerAddress: SocketAddress?
+    let localAddress: SocketAddress?
+    var logger: Logger
+
+    var configuration: FTPServer.Configuration { self.environment.configuration }
+
+    // Security
+    var tlsActive: Bool
+    var epoch: Int
+    var protectionBufferSizeSet = false
+    var privateData = false
+
+    // Login
+    var login: LoginState = .awaitingUser
+    var failedLogins = 0
+
+    // Navigation and transfer parameters
+    var workingDirectory = VirtualPath.root
+    var transferType = TransferType.ascii
+    var restartOffset: UInt64 = 0
+    var renameSource: String?
+    var dataPort = DataPort.none
+    var extendedPassiveOnly = false
+    var features = FTPFeatureOptions()
+
+    // The running transfer and what waits for it
+    var transfer: RunningTransfer?
+    var abortRequested = false
+    var closeAfterTransfer: CloseAfterTransfer?
+    var deferredInputs: [FTPControlInput] = []
+
+    init(
+        environment: FTPSessionEnvironment, control: FTPControlChannel, events: AsyncStream<FTPSessionEvent>.Continuation,
+        credits: FTPInputCredits, activity: FTPActivity, tlsActive: Bool, epoch: Int, logger: Logger
+    ) {
+        self.environment = environment
+        self.control = control
+        self.events = events
+        self.credits = credits
+        self.activity = activity
+        self.peerAddress = control.channel.remoteAddress
+        self.localAddress = control.channel.localAddress
+        self.tlsActive = tlsActive
+        self.epoch = epoch
+        self.logger = logger
+        if environment.tls == nil {
+            self.features.disabledCommands = ["AUTH", "PBSZ", "PROT", "CCC"]
+        }
+    }
+
+    var loggedIn: FTPLogin? {
+        if case .loggedIn(let login) = self.login { return login }
+        return nil
+    }
+
+    var peerIP: String { self.peerAddress?.ipAddress ?? "unknown" }
+
+    // MARK: - The loop
+
+    func run(events: AsyncStream<FTPSessionEvent>) async {
+        guard await self.send(220, self.configuration.greeting) else { return }
+        loop: for await event in events {
+            switch event {
+            case .input(let input):
+                self.activity.touch()
+                let flow: Flow
+                if self.transfer != nil {
+                    flow = await self.handleDuringTransfer(input)
+                } else {
+                    flow = await self.handle(input)
+                    self.credits.release()
+                }
+                if flow == .close { break loop }
+            case .inputEnded:
+                self.logger.debug("control connection closed by the client")
+                break loop
+            case .transferFinished(let result):
+                if await self.finishTransfer(result) == .close { break loop }
+            case .timedOut(let timeout):
+                if self.transfer != nil { continue }
+                switch timeout {
+                case .idle:
+                    self.logger.notice("closing FTP session: idle for \(self.configuration.idleTimeout)")
+                    _ = await self.send(421, "Idle timeout (\(self.configuration.idleTimeout.components.seconds) s): closing control connection.")
+                case .loginGrace:
+                    self.logger.notice("closing FTP session: not logged in within the login grace time")
+                    _ = await self.send(421, "Login timeout: closing control connection.")
+                }
+                break loop
+            case .shutdown:
+                if self.transfer != nil {
+                    self.closeAfterTransfer = .shutdown
+                } else {
+                    _ = await self.send(421, "Server shutting down: closing control connection.")
+                    break loop
+                }
+            }
+        }
+        await self.cleanUp()
+    }
+
+    /// Ends what the session owns: a running transfer is aborted and awaited (its files closed,
+    /// a partial upload removed), a waiting passive listener closed.
+    private func cleanUp() async {
+        if let transfer = self.transfer {
+            transfer.control.abort()
+            await transfer.task.value
+            self.transfer = nil
+        }
+        self.resetDataPort()
+        self.activity.setTransferRunning(false)
+    }
+
+    func resetDataPort() {
+        if case .passive(let listener) = self.dataPort { listener.close() }
+        self.dataPort = .none
+    }
+
+    /// Sends a reply; false when the control connection is gone.
+    @discardableResult
+    func send(_ reply: FTPReply) async -> Bool {
+        do {
+            try await self.control.send(reply)
+            return true
+        } catch {
+            self.logger.debug("cannot send reply \(reply.code): \(error)")
+            return false
+        }
+    }
+
+    @discardableResult
+    func send(_ code: Int, _ text: String) async -> Bool {
+        await self.send(FTPReply(code: code, text))
+    }
+
+    // MARK: - Lines
+
+    /// Parses one line; nil (after replying) when it is no command.
+    func command(from input: FTPControlInput) async -> FTPCommandLine? {
+        guard input.epoch == self.epoch else {
+            self.logger.warning("discarded a plaintext command sent after AUTH TLS, before the handshake")
+            return nil
+        }
+        switch input.event {
+        case .lineTooLong(let limit):
+            self.logger.notice("refused a command line longer than \(limit) bytes")
+            await self.send(500, "Command line too long (limit \(limit) bytes).")
+            return nil
+        case .line(let bytes):
+            do {
+                return try FTPCommandLine(parsing: bytes)
+            } catch {
+                if case .missingVerb = error { return nil }  // Empty lines are ignored, as vsftpd does.
+                await self.send(500, "Syntax error: \(error).")
+                return nil
+            }
+        }
+    }
+
+    func handle(_ input: FTPControlInput) async -> Flow {
+        guard let command = await self.command(from: input) else { return .proceed }
+        return await self.dispatch(command)
+    }
+
+    /// During a transfer only ABOR, STAT, NOOP and QUIT are answered at once (RFC 959 §4.1.3);
+    /// other commands wait, in order, until the transfer's final reply.
+    private func handleDuringTransfer(_ input: FTPControlInput) async -> Flow {
+        guard input.epoch == self.epoch, case .line(let bytes) = input.event,
+            let command = try? FTPCommandLine(parsing: bytes),
+            let spec = FTPCommandSpec.lookup(command.verb), spec.allowedDuringTransfer,
+            let transfer = self.transfer
+        else {
+            self.deferredInputs.append(input)  // Its credit comes back once it is handled.
+            return .proceed
+        }
+        defer { self.credits.release() }
+        switch spec.canonicalName {
+        case "ABOR":
+            self.abortRequested = true
+            transfer.control.abort()
+        case "STAT":
+            await self.send(
+                213,
+                "Transfer in progress: \(transfer.verb) \(transfer.path), \(transfer.control.bytesTransferred) bytes so far.")
+        case "QUIT":
+            // The transfer finishes first; its reply, then 221, then the connection closes.
+            self.closeAfterTransfer = .quit
+        default:
+            await self.send(200, "NOOP ok.")
+        }
+        return .proceed
+    }
+}

@@ -1,0 +1,279 @@
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+import WharfCore
+
+/// Where a transfer's data connection comes from.
+enum FTPDataSource: Sendable {
+    case passive(FTPPassiveListener)
+    case active(SocketAddress)
+}
+
+/// What a transfer does once its data connection is up.
+enum FTPTransferJob: Sendable {
+    /// RETR: the file from `offset` (REST) on.
+    case download(file: any StorageFile, offset: UInt64)
+    /// STOR, APPE, STOU: the data connection's bytes into the file from `offset` on.
+    case upload(file: any StorageFile, offset: UInt64)
+    /// LIST, NLST, MLSD: a listing made before the 150 reply.
+    case listing(ByteBuffer)
+}
+
+/// Shared by the session and its running transfer: progress for STAT, and ABOR's switch.
+final class FTPTransferControl: Sendable {
+    let stall = FTPDataStallFlag()
+    private let transferred = Atomic<UInt64>(0)
+    private let aborted = Atomic<Bool>(false)
+    private let resources = Mutex<(listener: FTPPassiveListener?, channel: (any Channel)?)>((nil, nil))
+
+    var bytesTransferred: UInt64 { self.transferred.load(ordering: .relaxed) }
+    var isAborted: Bool { self.aborted.load(ordering: .acquiring) }
+
+    func count(_ bytes: Int) {
+        self.transferred.add(UInt64(bytes), ordering: .relaxed)
+    }
+
+    /// Remembers what ABOR must close; closes it at once if ABOR came first.
+    func attach(listener: FTPPassiveListener) {
+        self.resources.withLock { $0.listener = listener }
+        if self.isAborted { listener.close() }
+    }
+
+    func attach(channel: any Channel) {
+        self.resources.withLock { $0.channel = channel }
+        if self.isAborted { channel.close(promise: nil) }
+    }
+
+    /// ABOR: closes the data connection (or the listener still waiting for it).
+    func abort() {
+        self.aborted.store(true, ordering: .releasing)
+        let (listener, channel) = self.resources.withLock { ($0.listener, $0.channel) }
+        listener?.close()
+        channel?.close(promise: nil)
+    }
+}
+
+/// How a transfer ended; the session turns it into the final reply and the transfer log line.
+enum FTPTransferResult: Sendable {
+    case completed
+    case aborted
+    case stalled
+    case noDataConnection(String)
+    case connectionLost(String)
+    case storageFailed(StorageError)
+    /// TLS was required on the data connection and the handshake failed.
+    case tlsFailed(String)
+}
+
+/// Moves the bytes of one transfer over its data connection.
+struct FTPTransferRunner: Sendable {
+    let job: FTPTransferJob
+    let source: FTPDataSource
+    let tls: NIOSSLContext?
+    let ascii: Bool
+    let control: FTPTransferControl
+    let eventLoop: any EventLoop
+    let dataTimeout: TimeAmount
+    let chunkSize: Int
+
+    /// Writes queued on the data channel before the next storage read waits for the oldest.
+    private static let writesInFlight = 4
+
+    func run() async -> FTPTransferResult {
+        // The listener serves one connection; it closes when the transfer ends, not at accept,
+        // because closing a server channel can drop a child whose registration is still under way.
+        defer {
+            if case .passive(let listener) = self.source { listener.close() }
+        }
+        let raw: any Channel
+        do {
+            switch self.source {
+            case .passive(let listener):
+                self.control.attach(listener: listener)
+                // The client has the data timeout to connect; then the listener closes and accept ends.
+                let timer = self.eventLoop.scheduleTask(in: self.dataTimeout) { listener.close() }
+                defer { timer.cancel() }
+                raw = try await listener.accept()
+            case .active(let address):
+                raw = try await FTPDataChannel.connect(
+                    to: address, on: self.eventLoop, timeout: min(self.dataTimeout, .seconds(30)))
+            }
+        } catch {
+            return self.control.isAborted ? .aborted : .noDataConnection("\(error)")
+        }
+        self.control.attach(channel: raw)
+        let channel: NIOAsyncChannel<ByteBuffer, Never>
+        do {
+            channel = try await FTPDataChannel.prepare(
+                raw, tls: self.tls, stallTimeout: self.dataTimeout, flag: self.control.stall)
+        } catch {
+            raw.close(promise: nil)
+            return self.control.isAborted ? .aborted : .noDataConnection("\(error)")
+        }
+        switch self.job {
+        case .download(let file, let offset):
+            if self.tls == nil, !self.ascii, let backed = file as? any DescriptorBackedFile {
+                return await self.sendWithoutCopy(file: backed, from: offset, on: channel)
+            }
+            return await self.send(file: file, from: offset, on: channel)
+        case .upload(let file, let offset):
+            return await self.receive(into: file, at: offset, on: channel)
+        case .listing(let listing):
+            return await self.send(listing: listing, on: channel)
+        }
+    }
+
+    private func send(file: any StorageFile, from start: UInt64, on channel: NIOAsyncChannel<ByteBuffer, Never>)
+        async -> FTPTransferResult
+    {
+        var offset = start
+        var translator = ASCIITranslator()
+        var inFlight: [EventLoopFuture<Void>] = []
+        do {
+            while !self.control.isAborted {
+                let chunk = try await file.read(at: offset, length: self.chunkSize)
+                if chunk.readableBytes == 0 { break }
+                offset += UInt64(chunk.readableBytes)
+                let wire = self.ascii ? translator.toNetwork(chunk) : chunk
+                inFlight.append(channel.channel.writeAndFlush(wire))
+                self.control.count(chunk.readableBytes)
+                if inFlight.count >= Self.writesInFlight {
+                    try await inFlight.removeFirst().get()
+                }
+            }
+            for write in inFlight { try await write.get() }
+        } catch let error as StorageError {
+            channel.channel.close(promise: nil)
+            return .storageFailed(error)
+        } catch {
+            channel.channel.close(promise: nil)
+            return self.failure(error)
+        }
+        if self.control.isAborted {
+            channel.channel.close(promise: nil)
+            return .aborted
+        }
+        return await self.finishSending(channel)
+    }
+
+    /// Plain binary RETR: sendfile(2) through NIO's FileRegion, as vsftpd does; the bytes never
+    /// enter user space. Regions are bounded so ABOR and STAT see progress.
+    private func sendWithoutCopy(
+        file: any DescriptorBackedFile, from start: UInt64, on channel: NIOAsyncChannel<ByteBuffer, Never>
+    ) async -> FTPTransferResult {
+        let handle: NIOFileHandle
+        let size: UInt64
+        do {
+            size = try await file.attributes().size
+            handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try file.duplicateDescriptor())
+        } catch {
+            channel.channel.close(promise: nil)
+            return .storageFailed(error)
+        }
+        defer { try? handle.close() }
+        let regionSize: UInt64 = 8 * 1024 * 1024
+        var offset = start
+        var inFlight: [EventLoopFuture<Void>] = []
+        do {
+            while offset < size, !self.control.isAborted {
+                let length = min(regionSize, size - offset)
+                let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + length))
+                let counted = Int(length)
+                let control = self.control
+                inFlight.append(
+                    channel.channel.writeAndFlush(region).map { control.count(counted) })
+                offset += length
+                if inFlight.count >= 2 { try await inFlight.removeFirst().get() }
+            }
+            for write in inFlight { try await write.get() }
+        } catch {
+            channel.channel.close(promise: nil)
+            return self.failure(error)
+        }
+        if self.control.isAborted {
+            channel.channel.close(promise: nil)
+            return .aborted
+        }
+        return await self.finishSending(channel)
+    }
+
+    private func send(listing: ByteBuffer, on channel: NIOAsyncChannel<ByteBuffer, Never>) async
+        -> FTPTransferResult
+    {
+        do {
+            try await channel.channel.writeAndFlush(listing).get()
+            self.control.count(listing.readableBytes)
+        } catch {
+            channel.channel.close(promise: nil)
+            return self.failure(error)
+        }
+        return await self.finishSending(channel)
+    }
+
+    /// End of file: TLS close_notify (when PROT P) and FIN once every byte is handed to the kernel.
+    /// The full close does not wait for the client's close_notify: the 226 must not wait on it.
+    private func finishSending(_ channel: NIOAsyncChannel<ByteBuffer, Never>) async -> FTPTransferResult {
+        do {
+            try await channel.channel.close(mode: .output).get()
+        } catch {
+            channel.channel.close(promise: nil)
+            return self.failure(error)
+        }
+        channel.channel.close(promise: nil)
+        return .completed
+    }
+
+    private func receive(
+        into file: any StorageFile, at start: UInt64, on channel: NIOAsyncChannel<ByteBuffer, Never>
+    ) async -> FTPTransferResult {
+        var offset = start
+        var translator = ASCIITranslator()
+        var staging = channel.channel.allocator.buffer(capacity: self.chunkSize)
+        let chunkSize = self.chunkSize
+        let ascii = self.ascii
+        let control = self.control
+        do {
+            // executeThenClose closes the data connection once the client's end of file is read.
+            try await channel.executeThenClose { inbound in
+                for try await var buffer in inbound {
+                    control.count(buffer.readableBytes)
+                    if ascii { buffer = translator.fromNetwork(buffer) }
+                    staging.writeBuffer(&buffer)
+                    if staging.readableBytes >= chunkSize {
+                        try await file.write(staging, at: offset)
+                        offset += UInt64(staging.readableBytes)
+                        staging.clear()
+                    }
+                }
+            }
+            // The stream also ends when ABOR or the stall timer closed the connection: that is
+            // no end of file.
+            if control.stall.isSet { return .stalled }
+            if control.isAborted { return .aborted }
+            if ascii, var last = translator.finishFromNetwork() { staging.writeBuffer(&last) }
+            if staging.readableBytes > 0 {
+                try await file.write(staging, at: offset)
+            }
+        } catch let error as StorageError {
+            channel.channel.close(promise: nil)
+            return .storageFailed(error)
+        } catch {
+            channel.channel.close(promise: nil)
+            return self.failure(error)
+        }
+        return .completed
+    }
+
+    private func failure(_ error: any Error) -> FTPTransferResult {
+        if self.control.stall.isSet { return .stalled }
+        if self.control.isAborted { return .aborted }
+        if let tlsError = error as? NIOSSLError {
+            switch tlsError {
+            case .handshakeFailed: return .tlsFailed("\(tlsError)")
+            default: break
+            }
+        }
+        return .connectionLost("\(error)")
+    }
+}
