@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 import FTPProtocol
 import Logging
 import NIOCore
@@ -57,6 +65,10 @@ public final class FTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Clients send ABOR's last byte as TCP urgent data (RFC 959's Synch; Python's ftplib
+            // does). Without SO_OOBINLINE the kernel takes that byte out of the stream and the
+            // ABOR line never ends.
+            .childChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_OOBINLINE)), value: 1)
             .bind(host: self.configuration.host, port: self.configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try self.setUpConnection(channel)

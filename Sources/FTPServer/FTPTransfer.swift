@@ -172,7 +172,7 @@ struct FTPTransferRunner: Sendable {
             return .storageFailed(error)
         }
         defer { try? handle.close() }
-        let regionSize: UInt64 = 8 * 1024 * 1024
+        let regionSize: UInt64 = 1024 * 1024
         var offset = start
         var inFlight: [EventLoopFuture<Void>] = []
         do {
@@ -184,7 +184,7 @@ struct FTPTransferRunner: Sendable {
                 inFlight.append(
                     channel.channel.writeAndFlush(region).map { control.count(counted) })
                 offset += length
-                if inFlight.count >= 2 { try await inFlight.removeFirst().get() }
+                if inFlight.count >= Self.writesInFlight { try await inFlight.removeFirst().get() }
             }
             for write in inFlight { try await write.get() }
         } catch {
