@@ -46,6 +46,22 @@ def port():
     return free_port()
 
 
+_SERVE_HELP = {}
+
+
+def serve_help(bin_path):
+    """`wharf serve --help` of a binary (cached): tells which listener and limit flags it has, so that
+    the fixtures work both with a binary that serves FTP and with one that does not yet."""
+    if bin_path not in _SERVE_HELP:
+        p = run([bin_path, "serve", "--help"], timeout=60)
+        _SERVE_HELP[bin_path] = (p.stdout + p.stderr).decode(errors="replace")
+    return _SERVE_HELP[bin_path]
+
+
+def _mentions(args, flag):
+    return any(a == flag or str(a).startswith(flag + "=") for a in args)
+
+
 def keygen(path, kind="ed25519"):
     path = Path(path)
     if path.exists():
@@ -78,6 +94,44 @@ class WharfServer:
         self.login_failure_delay = login_failure_delay
         self.log_level = log_level
         self.extra_args = list(extra_args)
+        # FTP (when the binary has it): explicit-TLS and implicit-TLS listeners on free ports.
+        self.ftp_port = None
+        self.ftps_port = None
+        self.cafile = str(Path(self.data_dir) / "tls" / "cert.pem")
+        self._auto_args = []
+
+    @property
+    def extra_args(self):
+        """The caller's extra arguments plus the ones `start` added (FTP listeners on the ports
+        chosen then, raised connection limits): whoever restarts the server with `extra_args`
+        (client_fixtures' restart on the same port) gets the same listeners back."""
+        return self._extra_args + self._auto_args
+
+    @extra_args.setter
+    def extra_args(self, value):
+        self._extra_args = list(value)
+        self._auto_args = []
+
+    def _default_args(self):
+        """Flags added unless the caller's extra_args name them: FTP listeners on free loopback
+        ports, and connection limits far above what the tests open from 127.0.0.1."""
+        help_text = serve_help(self.bin)
+        given = self._extra_args
+        args = []
+        self.ftp_port = self.ftps_port = None
+        if "--ftp-listen" in help_text and not _mentions(given, "--ftp-listen"):
+            self.ftp_port = free_port()
+            args += ["--ftp-listen", f"127.0.0.1:{self.ftp_port}"]
+        tls_off = any(a == "--ftp-tls" and i + 1 < len(given) and given[i + 1] == "off" or a == "--ftp-tls=off"
+                      for i, a in enumerate(given))
+        # (implicit TLS cannot go with --ftp-tls off: the server refuses that combination)
+        if "--ftps-listen" in help_text and not _mentions(given, "--ftps-listen") and not tls_off:
+            self.ftps_port = free_port()
+            args += ["--ftps-listen", f"127.0.0.1:{self.ftps_port}"]
+        for flag, value in (("--max-connections-per-ip", "1000"), ("--max-connections", "4000")):
+            if flag in help_text and not _mentions(given, flag):
+                args += [flag, value]
+        return args
 
     @property
     def pid(self):
@@ -110,6 +164,8 @@ class WharfServer:
         # Retry on the (unlikely) race of a free port being taken before bind.
         for _ in range(3):
             self.port = free_port()
+            self._auto_args = self._default_args()
+            log_start = len(self.log())
             logf = open(self.log_path, "ab")
             args = [self.bin, "serve", "--data-dir", self.data_dir,
                     "--sftp-listen", f"127.0.0.1:{self.port}", "--log-level", self.log_level,
@@ -121,6 +177,11 @@ class WharfServer:
             logf.close()
             m = wait_for_line(self.log, rf"SFTP listening on 127\.0\.0\.1:{self.port}\b",
                               START_TIMEOUT, self.proc)
+            for name, port in (("FTP", self.ftp_port), ("FTPS", self.ftps_port)):
+                if m and port is not None:
+                    m = wait_for_line(lambda: self.log()[log_start:],
+                                      rf"(?<![A-Z]){name} listening on 127\.0\.0\.1:{port}\b",
+                                      START_TIMEOUT, self.proc)
             if m:
                 if self.add_alice:
                     os.makedirs(self.home, exist_ok=True)
