@@ -1,6 +1,7 @@
 """Small helpers for scripts/bench: ports, keys, processes, /proc figures."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,17 +32,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout, proc=None):
-    """True once something accepts TCP connections on 127.0.0.1:port (and proc is alive)."""
+def wait_port(port, timeout, proc=None, banner=b"SSH-"):
+    """True once something accepts TCP connections on 127.0.0.1:port and greets with `banner`
+    (an SSH server's `SSH-`, an FTP server's `220`), and proc is alive."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             return False
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                # an SSH server speaks first: wait for its banner so that it is really serving
+                # SSH and FTP servers speak first: wait for the banner so that it is really serving
                 s.settimeout(5)
-                if s.recv(4).startswith(b"SSH-"):
+                if s.recv(len(banner)).startswith(banner):
                     return True
         except OSError:
             pass
@@ -107,3 +109,50 @@ def proc_rss_pss_fds(pid):
     except OSError:
         fds = 0
     return rss, pss, fds
+
+
+class Measure:
+    """One operation measured against several implementations; `amount` per run in `unit`s
+    (MiB, files, entries): throughput = amount / median seconds."""
+
+    def __init__(self, name, amount, unit, impls, wharf_impl):
+        self.name = name
+        self.amount = amount
+        self.unit = unit
+        self.impls = impls
+        self.wharf_impl = wharf_impl
+        self.runs = {i: [] for i in impls}
+
+
+def alternate(ctx, measures_and_fns):
+    """measures_and_fns: [(Measure, {impl: fn() -> seconds, with any set-up done inside})].
+    Runs warm-up + rounds, A B A B per operation, recording only measured rounds."""
+    total = ctx.warmup + ctx.rounds
+    for r in range(total):
+        for m, fns in measures_and_fns:
+            for impl in m.impls:
+                dt = fns[impl]()
+                if r >= ctx.warmup:
+                    m.runs[impl].append(dt)
+                log(f"  round {r + 1}/{total}{' (warm-up)' if r < ctx.warmup else ''} {m.name} "
+                    f"{impl}: {dt:.3f}s")
+
+
+def make_file(path, size):
+    chunk = os.urandom(MiB)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            n = min(left, MiB)
+            f.write(chunk[:n])
+            left -= n
+            # vary the content a little so that nothing dedups or compresses it
+            chunk = chunk[1:] + chunk[:1]
+
+
+def rm(path):
+    p = Path(path)
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    elif p.exists() or p.is_symlink():
+        p.unlink()

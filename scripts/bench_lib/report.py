@@ -65,10 +65,17 @@ def _thr(m, impl):
 def _ratio(m, impl):
     if impl == m.wharf_impl:
         return "—"
+    if impl in getattr(m, "informal", ()):
+        return "(informal)"
     w, p = _thr(m, m.wharf_impl), _thr(m, impl)
     if not w or not p:
         return "n/a"
     return f"**{w / p:.2f}×**"
+
+
+def _x(v):
+    """A ratio: one decimal, two below 1 (so that 0.04 does not read 0.0)."""
+    return f"{v:.1f}" if abs(v) >= 1 else f"{v:.2f}"
 
 
 def _pct(xs, q):
@@ -106,7 +113,20 @@ def _idle_rows(idle):
             "rss_per": (f["rss"] - b["rss"]) / n, "pss_per": (f["pss"] - b["pss"]) / n,
             "fds_per": (f["fds"] - b["fds"]) / n,
         }
+        if d.get("warm") and d["sessions"] > d["first"]:
+            m = d["sessions"] - d["first"]
+            rows[impl]["rss_marginal"] = (f["rss"] - d["warm"]["rss"]) / m
+            rows[impl]["pss_marginal"] = (f["pss"] - d["warm"]["pss"]) / m
     return rows
+
+
+def _build_kind(binary):
+    parts = Path(binary).parts
+    if "release" in parts:
+        return "release build"
+    if "debug" in parts:
+        return "debug build"
+    return f"binary `{binary}`"
 
 
 def render(env, results, failures, args, charts_dir, repo):
@@ -122,8 +142,10 @@ def render(env, results, failures, args, charts_dir, repo):
           f"- date: {env['date']}; harness run took {env['elapsed'] / 60:.1f} min",
           f"- machine: {env['cores']} cores, {env['cpu']}; {env['kernel']}",
           f"- OpenSSH: {env['openssh']}",
-          f"- Swift: {env['swift']}; wharf commit {env['commit']}, release build" if not args.smoke else
-          f"- Swift: {env['swift']}; wharf commit {env['commit']}, debug build",
+          f"- Swift: {env['swift']}; wharf commit {env['commit']}, {_build_kind(env['binary'])}"
+          + (f" (warning: {env['stale']} source file(s) newer than the binary)" if env.get("stale") else ""),
+          *([f"- wharf binary `{env['binary']}`, given with `--wharf` (the commit above is the work tree's, "
+             f"which need not be the binary's)"] if env.get("wharf_given") else []),
           f"- Python {env['python']}, asyncssh {env['versions']['asyncssh']}, paramiko {env['versions']['paramiko']}",
           f"- cipher: `{env['cipher']}` everywhere (OpenSSH clients `-c {env['cipher']}`, sshd `Ciphers "
           f"{env['cipher']}`, asyncssh `encryption_algs`, paramiko's cipher preference; `wharf get/put` "
@@ -156,20 +178,27 @@ def render(env, results, failures, args, charts_dir, repo):
             rows = _idle_rows(res["idle"])
             impls = list(rows)
             w_impl = impls[0]
-            L += ["| idle SFTP sessions | implementation | processes | RSS total MiB | PSS total MiB | fds | "
-                  "RSS per session KiB | PSS per session KiB | fds per session | Wharf/peer (RSS per session) |",
-                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            marginal = all("rss_marginal" in r for r in rows.values())
+            L += [f"| idle {res.get('idle_what', 'SFTP')} sessions | implementation | processes | RSS total MiB | PSS total MiB | fds | "
+                  "RSS per session KiB | PSS per session KiB | fds per session | "
+                  + ("marginal RSS / PSS per session KiB | " if marginal else "")
+                  + "Wharf/peer (RSS per session) |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if marginal else "") + "---:|"]
             for impl in impls:
                 r = rows[impl]
                 ratio = "—" if impl == w_impl else (
-                    f"**{r['rss_per'] / rows[w_impl]['rss_per']:.1f}×** (PSS "
-                    f"{r['pss_per'] / rows[w_impl]['pss_per']:.1f}×)"
+                    f"**{_x(r['rss_per'] / rows[w_impl]['rss_per'])}×** (PSS "
+                    f"{_x(r['pss_per'] / rows[w_impl]['pss_per'])}×)"
                     if rows[w_impl]["rss_per"] > 0 and rows[w_impl]["pss_per"] > 0 else "n/a")
+                extra = (f"{r['rss_marginal'] / 1024:,.1f} / {r['pss_marginal'] / 1024:,.1f} | " if marginal else "")
                 L.append(f"| {r['n']} | {impl} | {r['procs']} | {r['rss'] / 2**20:,.1f} | {r['pss'] / 2**20:,.1f} | "
                          f"{r['fds']} | {r['rss_per'] / 1024:,.1f} | {r['pss_per'] / 1024:,.1f} | "
-                         f"{r['fds_per']:.2f} | {ratio} |")
+                         f"{r['fds_per']:.2f} | {extra}{ratio} |")
             L += ["", "Per session = (with sessions − before) / sessions. RSS summed over processes counts "
                       "shared pages once per process (the issue's measure); PSS shares them out.", ""]
+        for table in res.get("tables", []):
+            L += table
+            L.append("")
         if res.get("note"):
             L += [res["note"], ""]
         if charts:
@@ -182,13 +211,12 @@ def render(env, results, failures, args, charts_dir, repo):
                 log(f"warning: chart for workload {w} failed: {e}")
     if not charts:
         L += ["(charts skipped: matplotlib is not available)", ""]
-    L += ["## Workloads 6 and 7 (FTP)", "",
-          "Not measured yet: they arrive with the FTP server and FTP client issues "
-          "(curl RETR/STOR plain and TLS vs vsftpd and pyftpdlib, 300 logins at once, 300 idle sessions, "
-          "ftpbench; Wharf's FTP client vs curl against vsftpd).", ""]
+    L += ["## Workload 7 (FTP client)", "",
+          "Not measured yet: it arrives with the FTP client issue (Wharf's FTP client vs curl against vsftpd).", ""]
     L += ["## How to run", "",
           "```sh",
           "./scripts/test                       # once: installs OpenSSH, paramiko, asyncssh (matplotlib: pip install matplotlib)",
+          "apt-get install vsftpd; pip install pyftpdlib pyopenssl   # workload 6's peers (pyftpdlib is pip-installed when missing)",
           "scripts/bench                        # all workloads, 1 GiB, 5 rounds; writes BENCHMARKS.md and benchmarks/*.png",
           "scripts/bench --size-mib 512 --rounds 5 --workloads 1,3",
           "scripts/bench --smoke                # ~30 s check that the harness works (report to a temp file)",
@@ -237,7 +265,13 @@ def _chart(res, path):
     import matplotlib.pyplot as plt
     measures = res["measures"]
     panels = len(measures) + (1 if "idle" in res else 0)
-    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 4.2), squeeze=False)
+    cols = panels if panels <= 4 else (panels + 1) // 2
+    nrows = (panels + cols - 1) // cols
+    fig, grid = plt.subplots(nrows, cols, figsize=(4.2 * cols, 4.2 * nrows), squeeze=False)
+    flat = [ax for row in grid for ax in row]
+    for ax in flat[panels:]:
+        ax.axis("off")
+    axes = [flat[:panels]]
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
     for ax, m in zip(axes[0], measures):
         vals = [_thr(m, i) or 0 for i in m.impls]
@@ -247,6 +281,9 @@ def _chart(res, path):
         ax.set_xticks(range(len(vals)))
         ax.set_xticklabels(m.impls, rotation=20, ha="right", fontsize=8)
         ax.set_ylabel(f"{m.unit}/s (median; bars: min–max)")
+        if getattr(m, "log_scale", False):
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{m.unit}/s, log scale (median; bars: min–max)")
         ax.set_title(m.name, fontsize=9)
     if "idle" in res:
         rows = _idle_rows(res["idle"])
@@ -259,7 +296,10 @@ def _chart(res, path):
         ax.set_xticks(range(len(impls)))
         ax.set_xticklabels(impls, rotation=20, ha="right", fontsize=8)
         ax.set_ylabel("KiB per idle session (lower is better)")
-        ax.set_title(f"{next(iter(rows.values()))['n']} idle SFTP sessions", fontsize=9)
+        if res.get("idle_log_scale"):
+            ax.set_yscale("log")
+            ax.set_ylabel("KiB per idle session, log scale (lower is better)")
+        ax.set_title(f"{next(iter(rows.values()))['n']} idle {res.get('idle_what', 'SFTP')} sessions", fontsize=9)
         ax.legend(fontsize=8)
     fig.suptitle(re.sub(r"`", "", res["title"])[:110], fontsize=9)
     fig.tight_layout()
