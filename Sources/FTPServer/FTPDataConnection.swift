@@ -150,6 +150,12 @@ final class FTPDataChannelGate: ChannelInboundHandler {
         if self.isOpen { context.fireChannelInactive() } else { self.held.append(.inactive) }
     }
 
+    /// Closes the socket from the head of the pipeline, past the TLS handler: an aborted or
+    /// stalled transfer must end now, not after waiting for the client's close_notify.
+    func closeAbruptly() {
+        self.context?.close(promise: nil)
+    }
+
     /// Lets everything through, starting with what was held. On the channel's event loop.
     func open() {
         guard !self.isOpen, let context = self.context else { return }
@@ -209,7 +215,7 @@ final class FTPDataStallHandler: ChannelInboundHandler, Sendable {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             self.flag.set()
-            context.close(promise: nil)
+            FTPDataChannel.closeAbruptly(context.channel)
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -233,6 +239,17 @@ enum FTPDataChannel {
             .connectTimeout(timeout)
             .connect(to: address)
             .get()
+    }
+
+    /// Closes a data channel without the TLS goodbye (see `FTPDataChannelGate.closeAbruptly`).
+    static func closeAbruptly(_ channel: any Channel) {
+        channel.eventLoop.execute {
+            if let gate = try? channel.pipeline.syncOperations.handler(type: FTPDataChannelGate.self) {
+                gate.closeAbruptly()
+            } else {
+                channel.close(promise: nil)
+            }
+        }
     }
 
     /// Sets up a data channel's pipeline (TLS when PROT P, the stall timer) and starts reading.

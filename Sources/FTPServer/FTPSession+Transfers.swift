@@ -203,9 +203,9 @@ extension FTPSession {
         let started = ContinuousClock.now
         let task = Task {
             let result = await finish(await runner.run())
-            events.yield(
-                .transferFinished(
-                    FTPTransferOutcome(result: result, bytes: control.bytesTransferred, duration: .now - started)))
+            let outcome = FTPTransferOutcome(result: result, bytes: control.bytesTransferred, duration: .now - started)
+            events.yield(.transferFinished(outcome))
+            return outcome
         }
         self.transfer = RunningTransfer(task: task, control: control, verb: verb, path: path)
         self.activity.setTransferRunning(true)
@@ -214,9 +214,39 @@ extension FTPSession {
     /// The final reply of a transfer, its log line, then ABOR's reply and any commands that waited.
     func finishTransfer(_ outcome: FTPTransferOutcome) async -> Flow {
         guard let transfer = self.transfer else { return .proceed }
-        await transfer.task.value
+        _ = await transfer.task.value
         self.transfer = nil
         self.activity.setTransferRunning(false)
+        let reply = self.logTransfer(transfer, outcome)
+        await self.send(reply)
+        if self.abortRequested {
+            self.abortRequested = false
+            await self.send(226, "ABOR command successful.")
+        }
+        switch self.closeAfterTransfer {
+        case .quit:
+            await self.send(221, "Goodbye.")
+            return .close
+        case .shutdown:
+            await self.send(421, "Server shutting down: closing control connection.")
+            return .close
+        case nil:
+            break
+        }
+        while self.transfer == nil, !self.deferredInputs.isEmpty {
+            let input = self.deferredInputs.removeFirst()
+            let flow = await self.handle(input)
+            self.credits.release()
+            if flow == .close { return .close }
+        }
+        return .proceed
+    }
+}
+
+extension FTPSession {
+    /// Logs a finished transfer (one line per file transfer, as the audit trail wants) and
+    /// returns its final reply.
+    func logTransfer(_ transfer: RunningTransfer, _ outcome: FTPTransferOutcome) -> FTPReply {
         let reply: FTPReply
         let summary: String
         switch outcome.result {
@@ -251,28 +281,7 @@ extension FTPSession {
         } else {
             self.logger.debug("\(line)")
         }
-        await self.send(reply)
-        if self.abortRequested {
-            self.abortRequested = false
-            await self.send(226, "ABOR command successful.")
-        }
-        switch self.closeAfterTransfer {
-        case .quit:
-            await self.send(221, "Goodbye.")
-            return .close
-        case .shutdown:
-            await self.send(421, "Server shutting down: closing control connection.")
-            return .close
-        case nil:
-            break
-        }
-        while self.transfer == nil, !self.deferredInputs.isEmpty {
-            let input = self.deferredInputs.removeFirst()
-            let flow = await self.handle(input)
-            self.credits.release()
-            if flow == .close { return .close }
-        }
-        return .proceed
+        return reply
     }
 }
 

@@ -47,7 +47,7 @@ final class FTPSession {
     }
 
     struct RunningTransfer {
-        let task: Task<Void, Never>
+        let task: Task<FTPTransferOutcome, Never>
         let control: FTPTransferControl
         let verb: String
         let path: String
@@ -168,7 +168,7 @@ final class FTPSession {
     private func cleanUp() async {
         if let transfer = self.transfer {
             transfer.control.abort()
-            await transfer.task.value
+            _ = self.logTransfer(transfer, await transfer.task.value)
             self.transfer = nil
         }
         self.resetDataPort()

@@ -42,7 +42,7 @@ final class FTPTransferControl: Sendable {
 
     func attach(channel: any Channel) {
         self.resources.withLock { $0.channel = channel }
-        if self.isAborted { channel.close(promise: nil) }
+        if self.isAborted { FTPDataChannel.closeAbruptly(channel) }
     }
 
     /// ABOR: closes the data connection (or the listener still waiting for it).
@@ -50,7 +50,7 @@ final class FTPTransferControl: Sendable {
         self.aborted.store(true, ordering: .releasing)
         let (listener, channel) = self.resources.withLock { ($0.listener, $0.channel) }
         listener?.close()
-        channel?.close(promise: nil)
+        if let channel { FTPDataChannel.closeAbruptly(channel) }
     }
 }
 
@@ -108,7 +108,7 @@ struct FTPTransferRunner: Sendable {
             channel = try await FTPDataChannel.prepare(
                 raw, tls: self.tls, stallTimeout: self.dataTimeout, flag: self.control.stall)
         } catch {
-            raw.close(promise: nil)
+            FTPDataChannel.closeAbruptly(raw)
             return self.control.isAborted ? .aborted : .noDataConnection("\(error)")
         }
         switch self.job {
@@ -144,14 +144,14 @@ struct FTPTransferRunner: Sendable {
             }
             for write in inFlight { try await write.get() }
         } catch let error as StorageError {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return .storageFailed(error)
         } catch {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return self.failure(error)
         }
         if self.control.isAborted {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return .aborted
         }
         return await self.finishSending(channel)
@@ -168,7 +168,7 @@ struct FTPTransferRunner: Sendable {
             size = try await file.attributes().size
             handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try file.duplicateDescriptor())
         } catch {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return .storageFailed(error)
         }
         defer { try? handle.close() }
@@ -188,11 +188,11 @@ struct FTPTransferRunner: Sendable {
             }
             for write in inFlight { try await write.get() }
         } catch {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return self.failure(error)
         }
         if self.control.isAborted {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return .aborted
         }
         return await self.finishSending(channel)
@@ -205,7 +205,7 @@ struct FTPTransferRunner: Sendable {
             try await channel.channel.writeAndFlush(listing).get()
             self.control.count(listing.readableBytes)
         } catch {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return self.failure(error)
         }
         return await self.finishSending(channel)
@@ -217,10 +217,10 @@ struct FTPTransferRunner: Sendable {
         do {
             try await channel.channel.close(mode: .output).get()
         } catch {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return self.failure(error)
         }
-        channel.channel.close(promise: nil)
+        FTPDataChannel.closeAbruptly(channel.channel)
         return .completed
     }
 
@@ -256,10 +256,10 @@ struct FTPTransferRunner: Sendable {
                 try await file.write(staging, at: offset)
             }
         } catch let error as StorageError {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return .storageFailed(error)
         } catch {
-            channel.channel.close(promise: nil)
+            FTPDataChannel.closeAbruptly(channel.channel)
             return self.failure(error)
         }
         return .completed
