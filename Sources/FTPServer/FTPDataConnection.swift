@@ -13,6 +13,7 @@ final class FTPPassiveListener: Sendable {
     let port: Int
     private let server: any Channel
     private let accepted: EventLoopFuture<any Channel>
+    private let claimed = Atomic<Bool>(false)
 
     private init(port: Int, server: any Channel, accepted: EventLoopFuture<any Channel>) {
         self.port = port
@@ -21,8 +22,12 @@ final class FTPPassiveListener: Sendable {
     }
 
     /// Binds on `host` to a port in `ports` (probed from a random start), or to any port.
+    /// With `tls` (PROT P at PASV time) the TLS handshake starts as soon as the client connects,
+    /// as the client expects: curl handshakes on the data connection before it sends RETR and
+    /// only polls the control connection meanwhile.
     static func open(
-        host: String, ports: ClosedRange<Int>?, expectedPeer: String, on eventLoop: any EventLoop, logger: Logger
+        host: String, ports: ClosedRange<Int>?, expectedPeer: String, tls: NIOSSLContext?, on eventLoop: any EventLoop,
+        logger: Logger
     ) async throws -> FTPPassiveListener {
         let candidates: [Int]
         if let ports {
@@ -51,7 +56,6 @@ final class FTPPassiveListener: Sendable {
             do {
                 let server = try await ServerBootstrap(group: eventLoop)
                     .serverChannelOption(.backlog, value: 4)
-                    .childChannelOption(.autoRead, value: false)
                     // The client's end of an upload must not close the channel before the gate opens.
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
                     .childChannelInitializer { child in
@@ -64,7 +68,9 @@ final class FTPPassiveListener: Sendable {
                         // Handed over once registered and active: the bootstrap registers the child
                         // only after this initializer, and pipeline work before that can fail.
                         return child.eventLoop.makeCompletedFuture {
-                            try child.pipeline.syncOperations.addHandler(
+                            let operations = child.pipeline.syncOperations
+                            if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls)) }
+                            try operations.addHandler(
                                 FTPDataChannelGate { channel in
                                     if !settle(.success(channel)) { channel.close(promise: nil) }
                                 })
@@ -88,23 +94,36 @@ final class FTPPassiveListener: Sendable {
 
     /// The first connection from the right peer; throws once the listener is closed (ABOR, timeout).
     func accept() async throws -> any Channel {
-        try await self.accepted.get()
+        let channel = try await self.accepted.get()
+        self.claimed.store(true, ordering: .releasing)
+        return channel
     }
 
+    /// Stops listening; a connection that arrived but no transfer took (PASV, connect, then PASV
+    /// again or QUIT) is closed with it.
     func close() {
         self.server.close(promise: nil)
+        self.accepted.whenSuccess { channel in
+            if !self.claimed.load(ordering: .acquiring) { channel.close(promise: nil) }
+        }
     }
 }
 
-/// The first handler of every data channel, added before it is registered.
+/// Added to every data channel before it is registered (after the TLS handler when TLS starts at
+/// once).
 ///
 /// It reports the channel once active and holds what arrives (bytes, the client's end of input,
 /// errors) until the transfer has built the rest of the pipeline and calls `open`. A client
 /// may send a whole small upload and close before the STOR handler runs; without the gate
-/// those bytes would reach the end of an empty pipeline and be lost.
-final class FTPDataChannelGate: ChannelInboundHandler {
+/// those bytes would reach the end of an empty pipeline and be lost. Past `holdLimit` bytes it
+/// stops asking the socket for more, so an early sender cannot make it buffer without bound.
+final class FTPDataChannelGate: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    static let holdLimit = 256 * 1024
 
     private enum Held {
         case read(NIOAny)
@@ -115,6 +134,8 @@ final class FTPDataChannelGate: ChannelInboundHandler {
 
     private let onActive: (@Sendable (any Channel) -> Void)?
     private var held: [Held] = []
+    private var heldBytes = 0
+    private var readDeferred = false
     private var isOpen = false
     private var context: ChannelHandlerContext?
 
@@ -131,7 +152,20 @@ final class FTPDataChannelGate: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if self.isOpen { context.fireChannelRead(data) } else { self.held.append(.read(data)) }
+        if self.isOpen {
+            context.fireChannelRead(data)
+        } else {
+            self.heldBytes += self.unwrapInboundIn(data).readableBytes
+            self.held.append(.read(data))
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.isOpen || self.heldBytes < Self.holdLimit {
+            context.read()
+        } else {
+            self.readDeferred = true
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -179,6 +213,11 @@ final class FTPDataChannelGate: ChannelInboundHandler {
             }
         }
         if readAny { context.fireChannelReadComplete() }
+        self.heldBytes = 0
+        if self.readDeferred {
+            self.readDeferred = false
+            context.read()
+        }
     }
 }
 
@@ -186,12 +225,15 @@ enum FTPDataConnectionError: Error, CustomStringConvertible {
     case cannotListen(String)
     case listenerClosed
     case timedOut
+    /// PROT C came after PASV announced a TLS data connection.
+    case protectionChanged
 
     var description: String {
         switch self {
         case .cannotListen(let reason): return "cannot open a passive port: \(reason)"
         case .listenerClosed: return "no data connection arrived"
         case .timedOut: return "the data connection timed out"
+        case .protectionChanged: return "PROT changed after PASV/EPSV: send PASV or EPSV again"
         }
     }
 }
@@ -229,7 +271,6 @@ enum FTPDataChannel {
         -> any Channel
     {
         try await ClientBootstrap(group: eventLoop)
-            .channelOption(.autoRead, value: false)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -258,15 +299,18 @@ enum FTPDataChannel {
     ) async throws -> NIOAsyncChannel<ByteBuffer, Never> {
         try await channel.eventLoop.submit {
             let operations = channel.pipeline.syncOperations
-            if let tls {
+            let hasTLS = (try? operations.handler(type: NIOSSLServerHandler.self)) != nil
+            if let tls, !hasTLS {
                 // RFC 4217: the FTP client is always the TLS client, whoever opened the TCP connection.
+                // Behind the gate, which holds the client's first bytes (its ClientHello) until now.
                 try operations.addHandler(NIOSSLServerHandler(context: tls))
+            } else if tls == nil && hasTLS {
+                throw FTPDataConnectionError.protectionChanged
             }
             try operations.addHandler(IdleStateHandler(allTimeout: stallTimeout))
             try operations.addHandler(FTPDataStallHandler(flag: flag))
             let wrapped = try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
             try operations.handler(type: FTPDataChannelGate.self).open()
-            channel.setOption(.autoRead, value: true).whenComplete { _ in }
             return wrapped
         }.get()
     }

@@ -18,7 +18,8 @@ extension FTPSession {
         do {
             let listener = try await FTPPassiveListener.open(
                 host: host, ports: self.configuration.passivePorts, expectedPeer: self.peerIP,
-                on: self.control.channel.eventLoop, logger: self.logger)
+                tls: self.privateData ? self.environment.tls : nil, on: self.control.channel.eventLoop,
+                logger: self.logger)
             self.dataPort = .passive(listener)
             return listener
         } catch {
