@@ -68,6 +68,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // C calls the Swift Glibc module lacks (mallopt).
+        .target(name: "CSystemShims"),
         // One FTP control connection and its data connections: the session state machine, the
         // command table's dispatch, passive/active data connections, AUTH TLS and implicit TLS.
         .target(
@@ -112,6 +114,7 @@ let package = Package(
             name: "WharfServer",
             dependencies: [
                 "SFTPProtocol", "SFTPServer", "SSHTransport", "FTPServer", "WharfCore", "WharfStorage", "WharfUsers",
+                "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -9,6 +9,8 @@ import WharfUsers
 /// neither the answer nor its timing tells whether an account exists.
 struct UserStoreAuthenticator: SSHUserAuthenticator, FTPUserAuthenticator {
     let store: UserStore
+    /// Recent successful password checks, so repeated logins skip scrypt (see the cache's notes).
+    let verifiedPasswords = VerifiedPasswordCache()
 
     func authenticate(username: String, credential: SSHCredential) -> AuthenticatedUser? {
         let record = (try? self.store.user(named: username)) ?? nil
@@ -18,7 +20,10 @@ struct UserStoreAuthenticator: SSHUserAuthenticator, FTPUserAuthenticator {
                 _ = PasswordHasher.verify(password: password, encodedHash: PasswordHasher.dummyHash)
                 return nil
             }
-            guard PasswordHasher.verify(password: password, encodedHash: hash) else { return nil }
+            let matches = self.verifiedPasswords.verify(user: record.name, password: password, encodedHash: hash) {
+                PasswordHasher.verify(password: password, encodedHash: hash)
+            }
+            guard matches else { return nil }
             return AuthenticatedUser(name: record.name, home: record.home)
         case .publicKey(let key):
             guard let record, record.authorizedKeys.contains(where: { $0.openSSHString == key }) else { return nil }
