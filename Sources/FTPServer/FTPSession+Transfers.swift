@@ -1,4 +1,5 @@
 import FTPProtocol
+import Logging
 import NIOCore
 import WharfCore
 
@@ -103,29 +104,41 @@ extension FTPSession {
             verb: verb, path: path, job: .upload(file: file, offset: offset),
             preliminary: FTPReply(code: 150, "Opening \(mode) mode data connection for \(argument).")
         ) { result in
-            var result = result
-            do throws(StorageError) {
-                try await file.close()
-            } catch {
-                if case .completed = result { result = .storageFailed(error) }
-            }
-            guard let temporary else { return result }
-            if case .completed = result {
-                do throws(StorageError) {
-                    try await storage.rename(from: temporary, to: path, replacing: true)
-                } catch {
-                    result = .storageFailed(error)
-                }
-            }
-            if case .completed = result { return result }
-            do {
-                try await storage.removeFile(at: temporary)
-            } catch {
-                logger.error("cannot remove the partial upload \(temporary): \(error)")
-            }
-            return result
+            await Self.finishUpload(
+                result, file: file, storage: storage, writtenAt: temporary ?? path, finalPath: temporary.map { _ in path },
+                removeOnFailure: temporary != nil, logger: logger)
         }
         return .done
+    }
+
+    /// After an upload's bytes: closes the file; on success moves it from `writtenAt` to
+    /// `finalPath` (when it went to a temporary name); on failure removes what was written when
+    /// `removeOnFailure` (a temporary or a new STOU file, never a file being resumed or appended).
+    private static func finishUpload(
+        _ result: FTPTransferResult, file: any StorageFile, storage: any Storage, writtenAt: String,
+        finalPath: String?, removeOnFailure: Bool, logger: Logger
+    ) async -> FTPTransferResult {
+        var result = result
+        do throws(StorageError) {
+            try await file.close()
+        } catch {
+            if case .completed = result { result = .storageFailed(error) }
+        }
+        if case .completed = result, let finalPath {
+            do throws(StorageError) {
+                try await storage.rename(from: writtenAt, to: finalPath, replacing: true)
+            } catch {
+                result = .storageFailed(error)
+            }
+        }
+        if case .completed = result { return result }
+        guard removeOnFailure else { return result }
+        do {
+            try await storage.removeFile(at: writtenAt)
+        } catch {
+            logger.error("cannot remove the partial upload \(writtenAt): \(error)")
+        }
+        return result
     }
 
     /// STOU: `name`, `name.1`, `name.2`, … (or `wharf-upload…`), created exclusively.
@@ -152,19 +165,9 @@ extension FTPSession {
             verb: "STOU", path: path, job: .upload(file: file, offset: 0),
             preliminary: FTPReply(code: 150, "FILE: \(VirtualPath(path).name)")
         ) { result in
-            var result = result
-            do throws(StorageError) {
-                try await file.close()
-            } catch {
-                if case .completed = result { result = .storageFailed(error) }
-            }
-            if case .completed = result { return result }
-            do {
-                try await storage.removeFile(at: path)
-            } catch {
-                logger.error("cannot remove the partial upload \(path): \(error)")
-            }
-            return result
+            await Self.finishUpload(
+                result, file: file, storage: storage, writtenAt: path, finalPath: nil, removeOnFailure: true,
+                logger: logger)
         }
         return .done
     }
