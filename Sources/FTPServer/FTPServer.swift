@@ -65,6 +65,9 @@ public final class FTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Control connections carry short lines: small receive buffers (each channel keeps one).
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
             // Clients send ABOR's last byte as TCP urgent data (RFC 959's Synch; Python's ftplib
             // does). Without SO_OOBINLINE the kernel takes that byte out of the stream and the
             // ABOR line never ends.
@@ -165,6 +168,10 @@ public final class FTPServer: Sendable {
             logger: logger)
         let configuration = self.configuration
         let sessionLogger = logger
+        let timer = activity.startTimer(
+            on: channel.eventLoop, idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime
+        ) { timeout in continuation.yield(.timedOut(timeout)) }
+        defer { timer.cancel() }
         await withDiscardingTaskGroup { group in
             group.addTask {
                 do {
@@ -178,15 +185,6 @@ public final class FTPServer: Sendable {
                     sessionLogger.debug("control connection read failed: \(error)")
                 }
                 continuation.yield(.inputEnded)
-            }
-            group.addTask {
-                while let timeout = await activity.waitForTimeout(
-                    idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime)
-                {
-                    continuation.yield(.timedOut(timeout))
-                    // The session ignores an idle timeout while a transfer runs; look again later.
-                    try? await Task.sleep(for: .seconds(1))
-                }
             }
             await session.run(events: events)
             connection.control.close()

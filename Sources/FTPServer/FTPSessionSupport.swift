@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Bounds how many control lines are read ahead of the session: the reader takes a credit per
@@ -76,26 +77,63 @@ final class FTPActivity: Sendable {
     }
     func setLoggedIn(_ loggedIn: Bool) { self.state.withLock { $0.loggedIn = loggedIn } }
 
-    /// Sleeps until the idle timeout or the login grace time runs out and returns which; returns
-    /// nil when cancelled.
-    func waitForTimeout(idle: Duration, loginGrace: Duration) async -> FTPSessionTimeout? {
-        while !Task.isCancelled {
-            let now = ContinuousClock.now
-            let (lastInput, transferRunning, loggedIn) = self.state.withLock {
-                ($0.lastInput, $0.transferRunning, $0.loggedIn)
-            }
-            let graceEnd = self.connectedAt + loginGrace
-            if !loggedIn && now >= graceEnd { return .loginGrace }
-            let idleEnd = lastInput + idle
-            if !transferRunning && now >= idleEnd { return .idle }
-            var wakeUp = transferRunning ? now + idle : idleEnd
-            if !loggedIn { wakeUp = min(wakeUp, graceEnd) }
-            do {
-                try await Task.sleep(until: wakeUp, clock: .continuous)
-            } catch {
-                return nil
-            }
+    /// What the timer sees at `now`: a timeout that ran out, or when to look again.
+    func check(now: ContinuousClock.Instant, idle: Duration, loginGrace: Duration)
+        -> (timeout: FTPSessionTimeout?, nextCheck: ContinuousClock.Instant)
+    {
+        let (lastInput, transferRunning, loggedIn) = self.state.withLock {
+            ($0.lastInput, $0.transferRunning, $0.loggedIn)
         }
-        return nil
+        let graceEnd = self.connectedAt + loginGrace
+        if !loggedIn && now >= graceEnd { return (.loginGrace, now + .seconds(1)) }
+        let idleEnd = lastInput + idle
+        if !transferRunning && now >= idleEnd { return (.idle, now + .seconds(1)) }
+        var next = transferRunning ? now + idle : idleEnd
+        if !loggedIn { next = min(next, graceEnd) }
+        return (nil, next)
+    }
+
+    /// Runs the session's timers on `eventLoop` (a scheduled task, not a sleeping Swift task per
+    /// session: idle sessions are what a server has most of) and reports timeouts to `report`.
+    /// The session ignores an idle timeout while a transfer runs; the timer looks again later.
+    func startTimer(
+        on eventLoop: any EventLoop, idle: Duration, loginGrace: Duration,
+        report: @escaping @Sendable (FTPSessionTimeout) -> Void
+    ) -> FTPSessionTimer {
+        let timer = FTPSessionTimer()
+        @Sendable func arm(at instant: ContinuousClock.Instant) {
+            let delay = max(.zero, instant - ContinuousClock.now)
+            let scheduled = eventLoop.scheduleTask(in: TimeAmount(delay)) {
+                let (timeout, next) = self.check(now: .now, idle: idle, loginGrace: loginGrace)
+                if let timeout { report(timeout) }
+                if !timer.isCancelled { arm(at: next) }
+            }
+            timer.replace(scheduled)
+        }
+        arm(at: self.check(now: .now, idle: idle, loginGrace: loginGrace).nextCheck)
+        return timer
+    }
+}
+
+/// The session's current scheduled check, cancelled when the session ends.
+final class FTPSessionTimer: Sendable {
+    private let state = Mutex<(scheduled: Scheduled<Void>?, cancelled: Bool)>((nil, false))
+
+    var isCancelled: Bool { self.state.withLock { $0.cancelled } }
+
+    func replace(_ scheduled: Scheduled<Void>) {
+        let cancelled = self.state.withLock { state -> Bool in
+            state.scheduled = scheduled
+            return state.cancelled
+        }
+        if cancelled { scheduled.cancel() }
+    }
+
+    func cancel() {
+        let scheduled = self.state.withLock { state -> Scheduled<Void>? in
+            state.cancelled = true
+            return state.scheduled
+        }
+        scheduled?.cancel()
     }
 }
