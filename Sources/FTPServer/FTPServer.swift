@@ -31,9 +31,7 @@ public final class FTPServer: Sendable {
     private let logger: Logger
     private let live = LiveConnections()
     private let sessions = FTPSessionRegistry()
-    private let boundAddress = Mutex<SocketAddress?>(nil)
-    private let listener = Mutex<(any Channel)?>(nil)
-    private let stopping = Atomic<Bool>(false)
+    private let acceptLoop = AcceptLoop()
 
     /// `tls` is required for implicit TLS and for AUTH TLS; without it TLS is off.
     public init(
@@ -52,7 +50,7 @@ public final class FTPServer: Sendable {
         self.logger = logger
     }
 
-    public var localAddress: SocketAddress? { self.boundAddress.withLock { $0 } }
+    public var localAddress: SocketAddress? { self.acceptLoop.localAddress }
 
     public var connectionCount: Int { self.live.count }
 
@@ -77,29 +75,14 @@ public final class FTPServer: Sendable {
                     try self.setUpConnection(channel)
                 }
             }
-        if let address = serverChannel.channel.localAddress {
-            self.boundAddress.withLock { $0 = address }
-            onBound(address)
-        }
-        self.listener.withLock { $0 = serverChannel.channel }
-
-        try await withThrowingDiscardingTaskGroup { group in
-            do {
-                try await serverChannel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
-                    }
-                }
-            } catch where self.stopping.load(ordering: .acquiring) {
-                self.logger.debug("FTP listener closed: \(error)")
-            }
+        try await self.acceptLoop.run(serverChannel, logger: self.logger, onBound: onBound) { connection in
+            await self.serve(connection)
         }
     }
 
     /// Stops accepting; sessions without a transfer are told 421 and closed, transfers go on.
     public func stopAccepting() {
-        self.stopping.store(true, ordering: .releasing)
-        self.listener.withLock { $0 }?.close(promise: nil)
+        self.acceptLoop.stopAccepting()
         self.sessions.shutDownAll()
     }
 
@@ -158,7 +141,7 @@ public final class FTPServer: Sendable {
         let (events, continuation) = AsyncStream.makeStream(of: FTPSessionEvent.self)
         let registration = self.sessions.register(continuation)
         defer { self.sessions.unregister(registration) }
-        if self.stopping.load(ordering: .acquiring) { continuation.yield(.shutdown) }
+        if self.acceptLoop.isStopping { continuation.yield(.shutdown) }
 
         let credits = FTPInputCredits(16)
         let activity = FTPActivity()

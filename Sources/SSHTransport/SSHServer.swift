@@ -48,9 +48,7 @@ public final class SSHServer: Sendable {
     private let logger: Logger
     private let live = LiveConnections()
     private let admission: ConnectionAdmission
-    private let boundAddress = Mutex<SocketAddress?>(nil)
-    private let listener = Mutex<(any Channel)?>(nil)
-    private let stopping = Atomic<Bool>(false)
+    private let acceptLoop = AcceptLoop()
 
     public init(
         configuration: Configuration, authenticator: any SSHUserAuthenticator, makeStorage: @escaping StorageFactory,
@@ -68,7 +66,7 @@ public final class SSHServer: Sendable {
     }
 
     /// The address the listener is bound to, once `run()` has bound it.
-    public var localAddress: SocketAddress? { self.boundAddress.withLock { $0 } }
+    public var localAddress: SocketAddress? { self.acceptLoop.localAddress }
 
     /// Binds, then serves until `stopAccepting()` is called and every connection has ended.
     /// `onBound` is called once the listener is bound (tests and logs use the chosen port).
@@ -82,31 +80,14 @@ public final class SSHServer: Sendable {
                     try self.setUpConnection(channel)
                 }
             }
-        if let address = serverChannel.channel.localAddress {
-            self.boundAddress.withLock { $0 = address }
-            onBound(address)
-        }
-        self.listener.withLock { $0 = serverChannel.channel }
-
-        try await withThrowingDiscardingTaskGroup { group in
-            do {
-                try await serverChannel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
-                    }
-                }
-            } catch where self.stopping.load(ordering: .acquiring) {
-                // Closing the listener ends the accept loop with an error; the connections go on.
-                self.logger.debug("listener closed: \(error)")
-            }
-            // Leaving the group awaits every connection task: shutdown drains, it does not cut.
+        try await self.acceptLoop.run(serverChannel, logger: self.logger, onBound: onBound) { connection in
+            await self.serve(connection)
         }
     }
 
     /// Stops accepting. Running transfers go on; after the grace period, connections are closed.
     public func stopAccepting() {
-        self.stopping.store(true, ordering: .releasing)
-        self.listener.withLock { $0 }?.close(promise: nil)
+        self.acceptLoop.stopAccepting()
     }
 
     /// Closes every connection still open, for the end of the grace period.
