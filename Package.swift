@@ -100,8 +100,9 @@ let package = Package(
         .target(
             name: "WharfClient",
             dependencies: [
-                "SFTPProtocol",
+                "SFTPProtocol", "FTPProtocol", "WharfTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -146,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "wharf",
             dependencies: [
-                "WharfServer", "WharfUsers", "SFTPServer", "FTPServer", "FTPProtocol", "WharfClient",
+                "WharfServer", "WharfUsers", "SFTPServer", "FTPServer", "FTPProtocol", "WharfClient", "WharfTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

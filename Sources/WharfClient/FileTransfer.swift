@@ -24,16 +24,22 @@ public struct TransferOptions: Sendable {
     public var preserveAttributes: Bool
     /// READ or WRITE requests outstanding at once.
     public var requestsInFlight: Int
+    /// Upload to `remotePath + ".wharf-part"` and rename it over `remotePath` once complete and
+    /// checked, so that readers never see a partial file under the final name (the FTP default;
+    /// SFTP uploads are written in place, as OpenSSH's `sftp` does).
+    public var uploadsToTemporaryName: Bool
     public var progress: Progress?
 
     public init(
         resume: Bool = false, verify: Bool = false, preserveAttributes: Bool = true,
-        requestsInFlight: Int = SFTPClient.defaultRequestsInFlight, progress: Progress? = nil
+        requestsInFlight: Int = SFTPClient.defaultRequestsInFlight, uploadsToTemporaryName: Bool = false,
+        progress: Progress? = nil
     ) {
         self.resume = resume
         self.verify = verify
         self.preserveAttributes = preserveAttributes
         self.requestsInFlight = requestsInFlight
+        self.uploadsToTemporaryName = uploadsToTemporaryName
         self.progress = progress
     }
 }
@@ -52,9 +58,10 @@ public struct FileTransferResult: Sendable, Hashable {
     public var verification: TransferVerification?
 }
 
-extension SFTPClient {
-    /// Appended to a local file's name while it is downloaded; renamed away once complete.
-    public static let partialDownloadSuffix = ".wharf-part"
+extension RemoteFileSystem {
+    /// Appended to a local file's name while it is downloaded (and to a remote one while it is
+    /// uploaded under a temporary name); renamed away once complete.
+    public static var partialDownloadSuffix: String { ".wharf-part" }
 
     /// Downloads one remote file to `localPath`.
     ///
@@ -165,13 +172,14 @@ extension SFTPClient {
         }
     }
 
-    /// Uploads one local file to `remotePath`, written in place (as OpenSSH's `sftp` does) and
-    /// created when missing, then gives it the local modification time (and permissions unless
-    /// `preserveAttributes` is off) and checks its size.
+    /// Uploads one local file to `remotePath`, created when missing, then gives it the local
+    /// modification time (and permissions unless `preserveAttributes` is off) and checks its size.
+    /// It is written in place (as OpenSSH's `sftp` does) or, with `uploadsToTemporaryName`, to
+    /// `remotePath + ".wharf-part"`, renamed over `remotePath` once size and verification passed.
     ///
-    /// With `resume`, a remote file not larger than the local one is continued from its size (then
-    /// verified, by check-file or by reading it back; a mismatch starts once more from byte 0); a
-    /// larger one is rewritten.
+    /// With `resume`, a remote file (or temporary file) not larger than the local one is continued
+    /// from its size (then verified, by the server's hash or by reading it back; a mismatch starts
+    /// once more from byte 0); a larger one is rewritten.
     @discardableResult
     public func uploadFile(
         localPath: String, remotePath: String, options: TransferOptions = TransferOptions()
@@ -181,6 +189,8 @@ extension SFTPClient {
         }
         guard status.kind == .file else { throw FileTransferError.notARegularFile(path: localPath) }
         let localSize = status.size
+        let finalPath = remotePath
+        let remotePath = options.uploadsToTemporaryName ? finalPath + Self.partialDownloadSuffix : finalPath
         var offset: UInt64 = 0
         if options.resume {
             do {
@@ -188,7 +198,7 @@ extension SFTPClient {
                 if let size = remote.size, size <= localSize, remote.permissions.map({ FileKind(mode: $0) == .file }) ?? true {
                     offset = size
                 }
-            } catch let error as SFTPClientError where error.statusCode == .noSuchFile {
+            } catch where RemoteFailure.isNoSuchFile(error) {
                 offset = 0
             }
         }
@@ -217,7 +227,7 @@ extension SFTPClient {
             if options.preserveAttributes { changes.permissions = status.mode & 0o7777 }
             try await self.setAttributes(remotePath, changes)
             if let size = try await self.stat(remotePath).size, size != localSize {
-                throw FileTransferError.incomplete(path: remotePath, expected: localSize, received: size)
+                throw FileTransferError.incomplete(path: finalPath, expected: localSize, received: size)
             }
 
             var verification: TransferVerification? = nil
@@ -226,7 +236,7 @@ extension SFTPClient {
             if options.verify || startedAt > 0 {
                 do {
                     verification = try await self.verify(
-                        localPath: localPath, remotePath: remotePath, reportedPath: remotePath,
+                        localPath: localPath, remotePath: remotePath, reportedPath: finalPath,
                         requestsInFlight: options.requestsInFlight)
                 } catch let error as FileTransferError where startedAt > 0 {
                     guard case .verificationFailed = error else { throw error }
@@ -234,6 +244,9 @@ extension SFTPClient {
                     offset = 0
                     continue
                 }
+            }
+            if remotePath != finalPath {
+                try await self.rename(from: remotePath, to: finalPath, overwriting: true)
             }
             return FileTransferResult(
                 size: localSize, bytesTransferred: sent, resumedFrom: startedAt, alreadyComplete: false,

@@ -141,7 +141,7 @@ public struct MirrorReport: Sendable, CustomStringConvertible {
     }
 }
 
-extension SFTPClient {
+extension RemoteFileSystem {
     /// One-way synchronization of a directory tree, upload (`.local` to `.remote`) or download
     /// (`.remote` to `.local`): plans (see `planMirror`), then, unless `dryRun`, carries the plan
     /// out, `parallel` files at once. Copies go through `uploadFile`/`downloadFile`, which give the
@@ -246,7 +246,7 @@ extension SFTPClient {
     /// The plan of a mirror, without changing anything: a file is copied when the destination
     /// lacks it or its size or modification time differ (or, with `checksum`, its size or content);
     /// missing directories are created; with `delete`, what only the destination has is removed.
-    /// Symbolic links are neither followed nor copied. Temporary `.wharf-part` files in a local
+    /// Symbolic links are neither followed nor copied. Temporary `.wharf-part` files in the
     /// destination are ignored.
     public func planMirror(
         from source: MirrorLocation, to destination: MirrorLocation, options: MirrorOptions = MirrorOptions()
@@ -272,12 +272,12 @@ extension SFTPClient {
         let sourceEntries = Dictionary(sourceListing.entries.map { ($0.relativePath, $0) }, uniquingKeysWith: { first, _ in first })
         var destinationEntries = Dictionary(
             (destinationListing?.entries ?? []).map { ($0.relativePath, $0) }, uniquingKeysWith: { first, _ in first })
-        if destinationIsLocal {
-            // Our own temporary files from an interrupted download are not the destination's content.
-            destinationEntries = destinationEntries.filter { path, entry in
-                !(entry.kind == .file && path.hasSuffix(SFTPClient.partialDownloadSuffix) && sourceEntries[path] == nil)
-            }
+        // Our own temporary files from an interrupted transfer are not the destination's content.
+        destinationEntries = destinationEntries.filter { path, entry in
+            !(entry.kind == .file && path.hasSuffix(Self.partialDownloadSuffix) && sourceEntries[path] == nil)
         }
+        // Times from a listing of minutes (FTP LIST) match a time of seconds within that minute.
+        let timeTolerance = self.listingTimeResolution
 
         var deletions: [TreeEntry] = []
         var directories: [String] = []
@@ -329,7 +329,7 @@ extension SFTPClient {
                 } else if options.checksum {
                     compareByContent.append(entry)
                 } else if let sourceTime = entry.modificationTime, let destinationTime = existing.modificationTime,
-                    sourceTime != destinationTime
+                    max(sourceTime, destinationTime) - min(sourceTime, destinationTime) >= timeTolerance
                 {
                     copies.append(.copy(path: path, reason: .modificationTimeDiffers, size: size))
                 }
@@ -394,7 +394,7 @@ extension SFTPClient {
                 if let mode = attributes.permissions, FileKind(mode: mode) != .directory {
                     throw FileTransferError.notADirectory(path: path)
                 }
-            } catch let error as SFTPClientError where error.statusCode == .noSuchFile {
+            } catch where RemoteFailure.isNoSuchFile(error) {
                 return nil
             }
             return try await self.walkRemoteTree(path, parallel: parallel)

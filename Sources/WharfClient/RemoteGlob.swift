@@ -1,6 +1,6 @@
 import SFTPProtocol
 
-extension SFTPClient {
+extension RemoteFileSystem {
     /// Expands `*`, `?` and `[...]` in any component of a remote path against the server's
     /// directory listings, as OpenSSH's `sftp` does for `get` and `ls`: names starting with "." are
     /// matched only by a component that starts with "." itself; "." and ".." never. A backslash
@@ -29,8 +29,8 @@ extension SFTPClient {
             for base in candidates {
                 let entries: [SFTPName]
                 do {
-                    entries = try await self.listDirectory(base.isEmpty ? "." : base)
-                } catch let error as SFTPClientError where error.statusCode != nil {
+                    entries = try await self.listDirectory(base.isEmpty ? "." : base, includingDotEntries: false)
+                } catch where RemoteFailure.isRefusal(error) {
                     continue
                 }
                 for entry in entries.sorted(by: { $0.filename < $1.filename }) {
@@ -56,7 +56,7 @@ extension SFTPClient {
                 do {
                     _ = try await self.lstat(candidate)
                     existing.append(candidate)
-                } catch let error as SFTPClientError where error.statusCode != nil {
+                } catch where RemoteFailure.isRefusal(error) {
                     continue
                 }
             }
@@ -72,7 +72,7 @@ extension SFTPClient {
         }
         do {
             return try await self.stat(path).permissions.map { FileKind(mode: $0) == .directory } ?? false
-        } catch let error as SFTPClientError where error.statusCode != nil {
+        } catch where RemoteFailure.isRefusal(error) {
             return false
         }
     }

@@ -1,19 +1,40 @@
-/// A parsed `sftp://[user@]host[:port]/path` URL.
+/// A parsed `scheme://[user[:password]@]host[:port]/path` URL: `sftp://` (port 22), `ftp://`
+/// (21), `ftpes://` (FTP with AUTH TLS required, 21) or `ftps://` (implicit TLS, 990).
 ///
 /// Path rule (curl's): the path is relative to the login directory, so `sftp://h/docs/a.txt` is
 /// `docs/a.txt` in the home; a second slash makes it absolute, `sftp://h//etc/motd` is `/etc/motd`;
 /// `sftp://h/~/docs` is the same as `sftp://h/docs`. `%XX` escapes are decoded.
 public struct RemoteLocation: Sendable, Hashable, CustomStringConvertible {
+    public enum Scheme: String, Sendable, Hashable, CaseIterable {
+        case sftp, ftp, ftpes, ftps
+
+        public var defaultPort: Int {
+            switch self {
+            case .sftp: return 22
+            case .ftp, .ftpes: return 21
+            case .ftps: return 990
+            }
+        }
+
+        public var isFTP: Bool { self != .sftp }
+    }
+
+    public var scheme: Scheme
     public var user: String?
+    /// A password given in the URL (`user:password@`); visible to other users in process listings,
+    /// so `--password-stdin` or `WHARF_PASSWORD` are better.
+    public var password: String?
     public var host: String
     public var port: Int
     /// Relative to the login directory, or absolute; "." for the login directory itself.
     public var path: String
 
-    public init(user: String?, host: String, port: Int = 22, path: String) {
+    public init(scheme: Scheme = .sftp, user: String?, password: String? = nil, host: String, port: Int? = nil, path: String) {
+        self.scheme = scheme
         self.user = user
+        self.password = password
         self.host = host
-        self.port = port
+        self.port = port ?? scheme.defaultPort
         self.path = path
     }
 
@@ -22,16 +43,15 @@ public struct RemoteLocation: Sendable, Hashable, CustomStringConvertible {
         case unsupportedScheme(String)
         case missingHost(String)
         case invalidPort(String)
-        case passwordInURL
         case badEscape(String)
 
         public var description: String {
             switch self {
-            case .notAURL(let text): return "not a URL: \(text) (expected sftp://[user@]host[:port]/path)"
-            case .unsupportedScheme(let scheme): return "unsupported scheme \(scheme):// (supported: sftp://)"
+            case .notAURL(let text): return "not a URL: \(text) (expected sftp:// or ftp://[user@]host[:port]/path)"
+            case .unsupportedScheme(let scheme):
+                return "unsupported scheme \(scheme):// (supported: sftp://, ftp://, ftpes://, ftps://)"
             case .missingHost(let text): return "no host in \(text)"
             case .invalidPort(let port): return "invalid port \(port)"
-            case .passwordInURL: return "passwords in URLs are not accepted: use --password-stdin or WHARF_PASSWORD"
             case .badEscape(let text): return "bad %-escape in \(text)"
             }
         }
@@ -44,23 +64,28 @@ public struct RemoteLocation: Sendable, Hashable, CustomStringConvertible {
 
     public init(parsing text: String) throws(ParseError) {
         guard let schemeEnd = text.range(of: "://") else { throw .notAURL(text) }
-        let scheme = text[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "sftp" else { throw .unsupportedScheme(scheme) }
+        let schemeName = text[..<schemeEnd.lowerBound].lowercased()
+        guard let scheme = Scheme(rawValue: schemeName) else { throw .unsupportedScheme(schemeName) }
         let rest = text[schemeEnd.upperBound...]
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         var authority = rest[..<slash]
         let rawPath = rest[slash...]
 
         var user: String? = nil
+        var password: String? = nil
         if let at = authority.lastIndex(of: "@") {
             let userInfo = authority[..<at]
-            guard !userInfo.contains(":") else { throw .passwordInURL }
-            user = try Self.percentDecode(String(userInfo))
+            if let colon = userInfo.firstIndex(of: ":") {
+                user = try Self.percentDecode(String(userInfo[..<colon]))
+                password = try Self.percentDecode(String(userInfo[userInfo.index(after: colon)...]))
+            } else {
+                user = try Self.percentDecode(String(userInfo))
+            }
             authority = authority[authority.index(after: at)...]
         }
 
         var host: String
-        var port = 22
+        var port = scheme.defaultPort
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { throw .missingHost(text) }
             host = String(authority[authority.index(after: authority.startIndex)..<close])
@@ -90,7 +115,7 @@ public struct RemoteLocation: Sendable, Hashable, CustomStringConvertible {
             if path.hasPrefix("~/") { path = String(path.dropFirst(2)) }
             if path.isEmpty { path = "." }
         }
-        self.init(user: user, host: host, port: port, path: path)
+        self.init(scheme: scheme, user: user, password: password, host: host, port: port, path: path)
     }
 
     static func percentDecode(_ text: String) throws(ParseError) -> String {
@@ -120,8 +145,9 @@ public struct RemoteLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         let userPart = self.user.map { "\($0)@" } ?? ""
         let hostPart = self.host.contains(":") ? "[\(self.host)]" : self.host
-        let portPart = self.port == 22 ? "" : ":\(self.port)"
+        let portPart = self.port == self.scheme.defaultPort ? "" : ":\(self.port)"
         let pathPart = self.path.hasPrefix("/") ? "/" + self.path : (self.path == "." ? "/" : "/" + self.path)
-        return "sftp://\(userPart)\(hostPart)\(portPart)\(pathPart)"
+        // The password is never shown.
+        return "\(self.scheme.rawValue)://\(userPart)\(hostPart)\(portPart)\(pathPart)"
     }
 }

@@ -1,7 +1,7 @@
 import SFTPProtocol
 
 /// Path operations built from single requests: `mkdir -p` and `rm -r`.
-extension SFTPClient {
+extension RemoteFileSystem {
     /// Creates `path` and its missing parents; an existing directory is fine.
     public func makeDirectories(_ path: String) async throws {
         if let attributes = try? await self.stat(path) {
@@ -13,7 +13,7 @@ extension SFTPClient {
             try await self.makeDirectories(parent)
         }
         do {
-            try await self.makeDirectory(path)
+            try await self.makeDirectory(path, permissions: nil)
         } catch {
             // Someone else (a parallel transfer) may have made it meanwhile.
             guard let attributes = try? await self.stat(path), attributes.isDirectory else { throw error }
@@ -22,7 +22,7 @@ extension SFTPClient {
 
     /// Removes a directory tree depth first; symbolic links are removed, not followed.
     public func removeTree(_ path: String) async throws {
-        for entry in try await self.listDirectory(path) {
+        for entry in try await self.listDirectory(path, includingDotEntries: false) {
             let child = RemotePath.join(path, entry.filename)
             if entry.attributes.isDirectory {
                 try await self.removeTree(child)

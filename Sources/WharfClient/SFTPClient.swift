@@ -9,7 +9,7 @@ import SFTPProtocol
 /// Calls wait for the server's reply and are not cancellable one by one (the server owes the
 /// reply; the end of the connection fails it) — transfers are, see `download` and `upload`.
 /// Call `close()` when done: it waits for requests in flight and ends the reader task.
-public final class SFTPClient: Sendable {
+public final class SFTPClient: RemoteFileSystem {
     /// The version the server answered with (3 for every server in use).
     public let serverVersion: UInt32
     /// The extensions the server advertised in VERSION, by name (the first pair wins on duplicates).
@@ -30,7 +30,7 @@ public final class SFTPClient: Sendable {
     public static let maximumBlockSize = 255 * 1024
 
     let dispatcher: SFTPRequestDispatcher
-    let logger: Logger
+    public let logger: Logger
 
     private init(
         serverVersion: UInt32, extensions: [String: String], limits: SFTPLimits?, dispatcher: SFTPRequestDispatcher,
@@ -101,6 +101,9 @@ public final class SFTPClient: Sendable {
         }
         return Int(max(size, 512))
     }
+
+    /// SFTP carries times in seconds.
+    public var listingTimeResolution: UInt32 { 1 }
 
     /// Whether the server advertised an extension.
     public func supports(_ extensionName: String) -> Bool {

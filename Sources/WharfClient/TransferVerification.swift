@@ -14,7 +14,7 @@ import Darwin
 /// The outcome of an end-to-end check of a transferred file.
 public struct TransferVerification: Sendable, Hashable {
     public enum Method: Sendable, Hashable {
-        /// The server hashed the file (`check-file-name`).
+        /// The server hashed the file (SFTP check-file, FTP HASH/XSHA256/XCRC).
         case checkFile
         /// The file was read back and hashed here.
         case readBack
@@ -29,21 +29,39 @@ public struct TransferVerification: Sendable, Hashable {
     public var hexDigest: String { hexString(self.digest) }
 }
 
-extension SFTPClient {
-    /// Check-file algorithms in order of preference: SHA-256 first; the older ones only when the
-    /// server offers nothing better.
-    static let verificationAlgorithms = ["sha256", "sha512", "sha384", "sha1", "md5"]
+/// Hash algorithms for verification in order of preference: SHA-256 first; the older ones only when
+/// the server offers nothing better; CRC-32 (FTP's XCRC) last.
+let verificationAlgorithms = ["sha256", "sha512", "sha384", "sha1", "md5", "crc32"]
 
+extension SFTPClient {
     /// Whether files can be verified without reading them back (`check-file-name` or `-handle`).
     public var offersCheckFile: Bool {
         self.supports(SFTPExtendedRequest.Name.checkFileName) || self.supports(SFTPExtendedRequest.Name.checkFileHandle)
     }
 
+    /// `check-file-name`, else `check-file-handle`; nil when the server offers neither or refuses both.
+    public func serverDigest(of path: String, algorithms: [String]) async throws -> (algorithm: String, hash: [UInt8])? {
+        for byHandle in [false, true] {
+            let name = byHandle ? SFTPExtendedRequest.Name.checkFileHandle : SFTPExtendedRequest.Name.checkFileName
+            guard self.supports(name) else { continue }
+            do {
+                return byHandle
+                    ? try await self.checkFileByHandle(path: path, algorithms: algorithms)
+                    : try await self.checkFile(path: path, algorithms: algorithms)
+            } catch let error as SFTPClientError where error.statusCode != nil {
+                // Refused (not permitted, no common algorithm…): try the next way.
+                self.logger.debug("\(name) refused for \(path): \(error)")
+            }
+        }
+        return nil
+    }
+}
+
+extension RemoteFileSystem {
     /// Compares a local file with a remote one end to end: sizes first, then a hash of the whole
-    /// file computed by the server with `check-file-name` (or `check-file-handle`; SHA-256 where
-    /// offered, else SHA-512, SHA-384, SHA-1, MD5) against the same hash of the local file; where
-    /// the server offers no check-file (or refuses it), the remote file is read back and hashed here
-    /// with SHA-256.
+    /// file computed by the server (SFTP `check-file-name` or `check-file-handle`, FTP `HASH`,
+    /// `XSHA256` or `XCRC`; SHA-256 where offered) against the same hash of the local file; where
+    /// the server offers none (or refuses), the remote file is read back and hashed here with SHA-256.
     ///
     /// Throws `FileTransferError.verificationFailed` when they differ.
     @discardableResult
@@ -81,19 +99,6 @@ extension SFTPClient {
         }
     }
 
-    private struct Digests {
-        var method: TransferVerification.Method
-        var algorithm: DigestAlgorithm
-        var local: [UInt8]
-        var remote: [UInt8]
-    }
-
-    private enum Comparison {
-        /// The sizes differ; nothing was hashed.
-        case sizes(local: UInt64, remote: UInt64)
-        case digests(Digests)
-    }
-
     private func compareContents(localPath: String, remotePath: String, requestsInFlight: Int) async throws -> Comparison {
         guard let localStatus = try await LocalFileSystem.status(localPath) else {
             throw LocalFileError(path: localPath, operation: "stat", errno: ENOENT)
@@ -106,32 +111,33 @@ extension SFTPClient {
     }
 
     private func digests(localPath: String, remotePath: String, requestsInFlight: Int) async throws -> Digests {
-        // check-file-name, else check-file-handle, else reading the file back.
-        for byHandle in [false, true] {
-            let name = byHandle ? SFTPExtendedRequest.Name.checkFileHandle : SFTPExtendedRequest.Name.checkFileName
-            guard self.supports(name) else { continue }
-            do {
-                let (algorithmName, hash) =
-                    byHandle
-                    ? try await self.checkFileByHandle(path: remotePath, algorithms: Self.verificationAlgorithms)
-                    : try await self.checkFile(path: remotePath, algorithms: Self.verificationAlgorithms)
-                if let algorithm = DigestAlgorithm(rawValue: algorithmName.lowercased()), hash.count == algorithm.digestLength {
-                    let local = try await localDigest(path: localPath, algorithm: algorithm)
-                    return Digests(method: .checkFile, algorithm: algorithm, local: local, remote: hash)
-                }
-                self.logger.debug("\(name) answered with \(algorithmName), \(hash.count) bytes for \(remotePath)")
-            } catch let error as SFTPClientError where error.statusCode != nil {
-                // Refused (not permitted, no common algorithm…): try the next way.
-                self.logger.debug("\(name) refused for \(remotePath): \(error)")
+        if let (algorithmName, hash) = try await self.serverDigest(of: remotePath, algorithms: verificationAlgorithms) {
+            if let algorithm = DigestAlgorithm(rawValue: algorithmName.lowercased()), hash.count == algorithm.digestLength {
+                let local = try await localDigest(path: localPath, algorithm: algorithm)
+                return Digests(method: .checkFile, algorithm: algorithm, local: local, remote: hash)
             }
+            self.logger.debug("the server hashed \(remotePath) with \(algorithmName), \(hash.count) bytes: reading it back")
         }
         let algorithm = DigestAlgorithm.sha256
         async let local = localDigest(path: localPath, algorithm: algorithm)
         let sink = DigestingSink(algorithm: algorithm)
-        try await self.download(remotePath, to: sink, requestsInFlight: requestsInFlight)
+        try await self.download(remotePath, to: sink, from: 0, requestsInFlight: requestsInFlight, progress: nil)
         let remote = try sink.finish()
         return Digests(method: .readBack, algorithm: algorithm, local: try await local, remote: remote)
     }
+}
+
+private struct Digests {
+    var method: TransferVerification.Method
+    var algorithm: DigestAlgorithm
+    var local: [UInt8]
+    var remote: [UInt8]
+}
+
+private enum Comparison {
+    /// The sizes differ; nothing was hashed.
+    case sizes(local: UInt64, remote: UInt64)
+    case digests(Digests)
 }
 
 extension SFTPClient {
@@ -161,10 +167,11 @@ extension SFTPClient {
 
 /// The check-file algorithms swift-crypto can compute.
 enum DigestAlgorithm: String, Sendable, CaseIterable {
-    case sha256, sha384, sha512, sha1, md5
+    case sha256, sha384, sha512, sha1, md5, crc32
 
     var digestLength: Int {
         switch self {
+        case .crc32: return 4
         case .sha256: return SHA256.byteCount
         case .sha384: return SHA384.byteCount
         case .sha512: return SHA512.byteCount
@@ -182,6 +189,7 @@ struct RunningDigest: Sendable {
         case sha512(SHA512)
         case sha1(Insecure.SHA1)
         case md5(Insecure.MD5)
+        case crc32(CRC32)
     }
 
     private var state: State
@@ -193,6 +201,7 @@ struct RunningDigest: Sendable {
         case .sha512: self.state = .sha512(SHA512())
         case .sha1: self.state = .sha1(Insecure.SHA1())
         case .md5: self.state = .md5(Insecure.MD5())
+        case .crc32: self.state = .crc32(CRC32())
         }
     }
 
@@ -204,6 +213,7 @@ struct RunningDigest: Sendable {
             case .sha512(var hasher): hasher.update(bufferPointer: bytes); self.state = .sha512(hasher)
             case .sha1(var hasher): hasher.update(bufferPointer: bytes); self.state = .sha1(hasher)
             case .md5(var hasher): hasher.update(bufferPointer: bytes); self.state = .md5(hasher)
+            case .crc32(var hasher): hasher.update(bytes); self.state = .crc32(hasher)
             }
         }
     }
@@ -215,6 +225,7 @@ struct RunningDigest: Sendable {
         case .sha512(let hasher): return Array(hasher.finalize())
         case .sha1(let hasher): return Array(hasher.finalize())
         case .md5(let hasher): return Array(hasher.finalize())
+        case .crc32(let hasher): return hasher.bigEndianBytes
         }
     }
 }

@@ -60,7 +60,7 @@ public struct TreeTransferReport: Sendable, CustomStringConvertible {
     }
 }
 
-extension SFTPClient {
+extension RemoteFileSystem {
     /// Downloads a remote directory tree into `localDirectory` (created with its parents when
     /// missing): directories are created, regular files downloaded with `downloadFile` (so each is
     /// written to a temporary name first), `parallel` at once. Symbolic links and special files are
@@ -170,11 +170,6 @@ extension SFTPClient {
         report.failures += failures.sorted { $0.path < $1.path }
     }
 
-    struct IndexedEntry: Sendable {
-        var index: Int
-        var entry: TreeEntry
-    }
-
     private static func transferOne(
         _ item: IndexedEntry, options: TransferOptions, reportsProgress: Bool, tracker: TreeProgressTracker,
         transfer: @Sendable (TreeEntry, TransferOptions) async throws -> FileTransferResult
@@ -204,7 +199,7 @@ extension SFTPClient {
                 throw FileTransferError.notADirectory(path: path)
             }
             return 0
-        } catch let error as SFTPClientError where error.statusCode == .noSuchFile {
+        } catch where RemoteFailure.isNoSuchFile(error) {
             var created = 0
             if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
                 created += try await self.makeRemoteDirectories(String(path[..<slash]))
@@ -217,9 +212,9 @@ extension SFTPClient {
     /// Creates a remote directory; one that exists already is fine. Returns whether it was created.
     func makeRemoteDirectory(_ path: String) async throws -> Bool {
         do {
-            try await self.makeDirectory(path)
+            try await self.makeDirectory(path, permissions: nil)
             return true
-        } catch let error as SFTPClientError where error.statusCode != nil {
+        } catch where RemoteFailure.isRefusal(error) {
             // Servers answer FAILURE for an existing name: fine when it is a directory.
             guard let attributes = try? await self.stat(path), let mode = attributes.permissions,
                 FileKind(mode: mode) == .directory
@@ -227,6 +222,12 @@ extension SFTPClient {
             return false
         }
     }
+}
+
+/// A file of a tree transfer with its place in the list, for progress.
+struct IndexedEntry: Sendable {
+    var index: Int
+    var entry: TreeEntry
 }
 
 /// Sums the progress of files transferred in parallel into one figure for the tree.

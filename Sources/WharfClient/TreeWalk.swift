@@ -36,7 +36,7 @@ enum TreePath {
     }
 }
 
-extension SFTPClient {
+extension RemoteFileSystem {
     /// Walks a remote tree with `listDirectory`, up to `parallel` directories listed at once.
     /// The root must be listable (else this throws); a subdirectory that is not is reported in
     /// `failures` and the rest is walked. Names the server should not send ("..", with a "/") are
@@ -79,7 +79,7 @@ extension SFTPClient {
         let path = TreePath.join(root, directory)
         var entries: [TreeEntry] = []
         var failures: [TransferFailure] = []
-        for name in try await self.listDirectory(path.isEmpty ? "." : path) {
+        for name in try await self.listDirectory(path.isEmpty ? "." : path, includingDotEntries: false) {
             guard TreePath.isUsableName(name.filename) else {
                 if name.filename != "." && name.filename != ".." {
                     failures.append(

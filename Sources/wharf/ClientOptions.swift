@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WharfClient
+import WharfTLS
 
 /// The options every client command shares: authentication, host keys, output, retries.
 struct ClientOptions: ParsableArguments {
@@ -39,9 +40,27 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("Seconds to wait for the connection and login.", valueName: "seconds"))
     var connectTimeout = 30.0
 
+    @Option(name: .customLong("reply-timeout"), help: ArgumentHelp("FTP: seconds to wait for each reply of the server.", valueName: "seconds"))
+    var replyTimeout = 60.0
+
+    @Option(name: .customLong("data-timeout"), help: ArgumentHelp("FTP: seconds a data connection may stall.", valueName: "seconds"))
+    var dataTimeout = 60.0
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("FTPS: trust the CA certificates in this PEM file instead of the system's.", valueName: "pem"))
+    var caFile: String?
+
+    @Flag(name: .customLong("insecure"), help: "FTPS: do not verify the server's certificate. For tests only.")
+    var insecure = false
+
+    @Flag(name: .customLong("active"), help: "FTP: active data connections (EPRT/PORT) instead of passive ones (EPSV/PASV).")
+    var active = false
+
     func validate() throws {
         guard self.retries >= 0 else { throw ValidationError("--retries must not be negative") }
         guard self.connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
+        guard self.replyTimeout > 0 else { throw ValidationError("--reply-timeout must be positive") }
+        guard self.dataTimeout > 0 else { throw ValidationError("--data-timeout must be positive") }
+        if self.insecure && self.caFile != nil { throw ValidationError("--insecure and --ca-file exclude each other") }
         if self.insecureNoHostKeyCheck && self.acceptNewHostKey {
             throw ValidationError("--insecure-no-host-key-check and --accept-new-host-key exclude each other")
         }
@@ -93,8 +112,35 @@ struct ClientOptions: ParsableArguments {
         return options
     }
 
-    /// --password-stdin, else WHARF_PASSWORD, else a prompt when stdin is a terminal and no key was given.
+    /// The FTP connection options for `location`: anonymous without a user; TLS trust from
+    /// `--ca-file` / `--insecure`; `connections` control connections at most.
+    func ftpOptions(for location: RemoteLocation, password: String?, connections: Int) -> FTPConnectionOptions {
+        let security: FTPConnectionOptions.Security
+        switch location.scheme {
+        case .ftpes: security = .explicitTLS
+        case .ftps: security = .implicitTLS
+        case .ftp, .sftp: security = .none
+        }
+        var trust = TLSClientConfiguration.Trust.system
+        if let caFile = self.caFile { trust = .caFile(caFile) }
+        if self.insecure {
+            trust = .insecure
+            if security != .none {
+                printError("warning: TLS certificate verification is disabled (--insecure): the server is not authenticated")
+            }
+        }
+        return FTPConnectionOptions(
+            host: location.host, port: location.port, user: location.user, password: password, security: security,
+            tls: TLSClientConfiguration(trust: trust, handshakeTimeout: .milliseconds(Int64(self.connectTimeout * 1000))),
+            activeMode: self.active, connectTimeout: .milliseconds(Int64(self.connectTimeout * 1000)),
+            replyTimeout: .milliseconds(Int64(self.replyTimeout * 1000)), dataTimeout: .milliseconds(Int64(self.dataTimeout * 1000)),
+            maximumConnections: max(1, connections))
+    }
+
+    /// The URL's password, else --password-stdin, else WHARF_PASSWORD, else a prompt when stdin is a
+    /// terminal and no key was given (for FTP: only when a user was given; none means anonymous).
     func readPassword(for location: RemoteLocation) throws -> String? {
+        if let password = location.password { return password }
         if self.passwordStdin {
             guard let line = readLine(strippingNewline: true) else {
                 throw ValidationError("--password-stdin: no password on standard input")
@@ -104,6 +150,7 @@ struct ClientOptions: ParsableArguments {
         if let environment = getenv("WHARF_PASSWORD") {
             return String(cString: environment)
         }
+        if location.scheme.isFTP, location.user == nil { return nil }
         if self.identities.isEmpty, isatty(0) == 1, isatty(2) == 1 {
             let user = location.user ?? Self.localUserName()
             guard let entered = getpass("\(user)@\(location.host)'s password: ") else { return nil }

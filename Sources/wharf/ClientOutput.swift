@@ -103,7 +103,7 @@ enum RemotePaths {
     static func sameServerPath(_ text: String, of location: RemoteLocation) throws -> String {
         if RemoteLocation.isURL(text) {
             let other = try parseLocation(text)
-            guard other.host == location.host, other.port == location.port else {
+            guard other.scheme == location.scheme, other.host == location.host, other.port == location.port else {
                 throw ValidationError("\(text) is on another server than \(location)")
             }
             return other.path
@@ -113,6 +113,12 @@ enum RemotePaths {
 
     static func join(_ directory: String, _ name: String) -> String { RemotePath.join(directory, name) }
     static func lastComponent(_ path: String) -> String { RemotePath.lastComponent(path) }
-    static func makeDirectories(_ path: String, sftp: SFTPClient) async throws { try await sftp.makeDirectories(path) }
-    static func removeTree(_ path: String, sftp: SFTPClient) async throws { try await sftp.removeTree(path) }
+    static func makeDirectories(_ path: String, on remote: any RemoteFileSystem) async throws { try await remote.makeDirectories(path) }
+    static func removeTree(_ path: String, on remote: any RemoteFileSystem) async throws { try await remote.removeTree(path) }
+
+    /// The SFTP session behind `remote`, for the commands FTP has no counterpart of.
+    static func sftp(_ remote: any RemoteFileSystem, for command: String) throws -> SFTPClient {
+        guard let sftp = remote as? SFTPClient else { throw CommandFailure("\(command): not available over FTP") }
+        return sftp
+    }
 }

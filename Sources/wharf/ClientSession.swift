@@ -2,21 +2,26 @@ import ArgumentParser
 import Logging
 import WharfClient
 
-/// Connects, runs a command's body on an SFTP session, and closes everything: the connection and
+/// Connects, runs a command's body on an SFTP session or an FTP client, and closes everything: the connection and
 /// every request it spawned end before this returns. A dropped connection or a timeout is retried
 /// (`--retries`, exponential backoff); the body is told the attempt number so that transfers resume
 /// instead of starting again.
 enum ClientSession {
     static func run<T: Sendable>(
-        _ options: ClientOptions, at location: RemoteLocation, logger: Logger,
-        _ body: (SFTPClient, _ attempt: Int) async throws -> T
+        _ options: ClientOptions, at location: RemoteLocation, logger: Logger, connections: Int = 1,
+        _ body: (any RemoteFileSystem, _ attempt: Int) async throws -> T
     ) async throws -> T {
         let password = try options.readPassword(for: location)
-        let connectionOptions = try options.connectionOptions(for: location, password: password)
+        let connect: Connector
+        if location.scheme.isFTP {
+            connect = .ftp(options.ftpOptions(for: location, password: password, connections: connections))
+        } else {
+            connect = .sftp(try options.connectionOptions(for: location, password: password))
+        }
         var attempt = 0
         while true {
             do {
-                return try await self.once(connectionOptions, logger: logger) { sftp in try await body(sftp, attempt) }
+                return try await self.once(connect, logger: logger) { remote in try await body(remote, attempt) }
             } catch where attempt < options.retries && Self.isRetryable(error) {
                 attempt += 1
                 let delay = min(30.0, 0.5 * Double(1 << min(attempt, 6)))
@@ -33,37 +38,55 @@ enum ClientSession {
     @discardableResult
     static func perform<T: Sendable>(
         _ url: String, _ options: ClientOptions,
-        _ body: (SFTPClient, RemoteLocation, _ attempt: Int) async throws -> T
+        _ body: (any RemoteFileSystem, RemoteLocation, _ attempt: Int) async throws -> T
     ) async throws -> T {
         let location = try parseLocation(url)
         let logger = options.makeLogger()
         return try await runReportingErrors {
-            try await Self.run(options, at: location, logger: logger) { sftp, attempt in
-                try await body(sftp, location, attempt)
+            try await Self.run(options, at: location, logger: logger) { remote, attempt in
+                try await body(remote, location, attempt)
             }
         }
     }
 
+    private enum Connector {
+        case sftp(SSHConnectionOptions)
+        case ftp(FTPConnectionOptions)
+    }
+
     private static func once<T: Sendable>(
-        _ options: SSHConnectionOptions, logger: Logger, _ body: (SFTPClient) async throws -> T
+        _ connector: Connector, logger: Logger, _ body: (any RemoteFileSystem) async throws -> T
     ) async throws -> T {
-        let connection = try await SSHClientConnection.connect(options, logger: logger)
-        let sftp: SFTPClient
-        do {
-            sftp = try await connection.openSFTP()
-        } catch {
-            await connection.close()
-            throw error
-        }
-        do {
-            let result = try await body(sftp)
-            await sftp.close()
-            await connection.close()
-            return result
-        } catch {
-            await sftp.close()
-            await connection.close()
-            throw error
+        switch connector {
+        case .ftp(let options):
+            let ftp = try await FTPClient.connect(options, logger: logger)
+            do {
+                let result = try await body(ftp)
+                await ftp.close()
+                return result
+            } catch {
+                await ftp.close()
+                throw error
+            }
+        case .sftp(let options):
+            let connection = try await SSHClientConnection.connect(options, logger: logger)
+            let sftp: SFTPClient
+            do {
+                sftp = try await connection.openSFTP()
+            } catch {
+                await connection.close()
+                throw error
+            }
+            do {
+                let result = try await body(sftp)
+                await sftp.close()
+                await connection.close()
+                return result
+            } catch {
+                await sftp.close()
+                await connection.close()
+                throw error
+            }
         }
     }
 

@@ -10,15 +10,15 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(name: .customShort("l"), help: "Long listing, as ls -l.") var long = false
     @Flag(name: .customShort("a"), help: "Include names that start with a dot.") var all = false
     @Flag(name: .customLong("json"), help: "A JSON array, for scripts.") var json = false
-    @Argument(help: "sftp://[user@]host[:port]/path") var url: String
+    @Argument(help: "scheme://[user@]host[:port]/path (sftp, ftp, ftpes, ftps)") var url: String
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
-            let attributes = try await sftp.stat(location.path)
+        try await ClientSession.perform(self.url, self.client) { remote, location, _ in
+            let attributes = try await remote.stat(location.path)
             var entries: [SFTPName]
             if let mode = attributes.permissions, mode & 0o170000 == 0o040000 {
-                entries = try await sftp.listDirectory(location.path, includingDotEntries: self.all)
+                entries = try await remote.listDirectory(location.path, includingDotEntries: self.all)
                 if !self.all { entries.removeAll { $0.filename.hasPrefix(".") } }
                 entries.sort { $0.filename < $1.filename }
             } else {
@@ -41,12 +41,12 @@ struct StatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stat", abstract: "Show a remote file's attributes.")
 
     @Flag(name: .customLong("json")) var json = false
-    @Argument(help: "sftp://[user@]host[:port]/path") var url: String
+    @Argument(help: "scheme://[user@]host[:port]/path (sftp, ftp, ftpes, ftps)") var url: String
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
-            let attributes = try await sftp.lstat(location.path)
+        try await ClientSession.perform(self.url, self.client) { remote, location, _ in
+            let attributes = try await remote.lstat(location.path)
             let entry = RemoteEntry(SFTPName(filename: location.path, longname: "", attributes: attributes))
             if self.json {
                 print(try JSONOutput.encode(entry))
@@ -71,11 +71,11 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+        try await ClientSession.perform(self.url, self.client) { remote, location, _ in
             if self.parents {
-                try await RemotePaths.makeDirectories(location.path, sftp: sftp)
+                try await RemotePaths.makeDirectories(location.path, on: remote)
             } else {
-                try await sftp.makeDirectory(location.path)
+                try await remote.makeDirectory(location.path, permissions: nil)
             }
         }
     }
@@ -90,15 +90,15 @@ struct RemoveCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
-            let attributes = try await sftp.lstat(location.path)
+        try await ClientSession.perform(self.url, self.client) { remote, location, _ in
+            let attributes = try await remote.lstat(location.path)
             if let mode = attributes.permissions, mode & 0o170000 == 0o040000 {
                 guard self.recursive else {
                     throw CommandFailure("\(location.path): is a directory (use -r)")
                 }
-                try await RemotePaths.removeTree(location.path, sftp: sftp)
+                try await RemotePaths.removeTree(location.path, on: remote)
             } else {
-                try await sftp.removeFile(location.path)
+                try await remote.removeFile(location.path)
             }
         }
     }
@@ -119,14 +119,14 @@ struct MoveCommand: AsyncParsableCommand {
         let destination = try RemotePaths.sameServerPath(self.newPath, of: location)
         let logger = self.client.makeLogger()
         try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
+            try await ClientSession.run(self.client, at: location, logger: logger) { remote, _ in
                 var target = destination
-                if let attributes = try? await sftp.stat(destination), let mode = attributes.permissions,
+                if let attributes = try? await remote.stat(destination), let mode = attributes.permissions,
                     mode & 0o170000 == 0o040000
                 {
                     target = RemotePaths.join(destination, RemotePaths.lastComponent(location.path))
                 }
-                try await sftp.rename(from: location.path, to: target, overwriting: true)
+                try await remote.rename(from: location.path, to: target, overwriting: true)
             }
         }
     }
@@ -142,7 +142,8 @@ struct LinkCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
+        try await ClientSession.perform(self.url, self.client) { remote, location, _ in
+            let sftp = try RemotePaths.sftp(remote, for: "ln")
             if self.symbolic {
                 try await sftp.symlink(target: self.target, linkPath: location.path)
             } else {
@@ -172,8 +173,8 @@ struct ChangeModeCommand: AsyncParsableCommand {
         let permissions = UInt32(self.mode, radix: 8) ?? 0
         let logger = self.client.makeLogger()
         try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, _ in
-                try await sftp.setAttributes(location.path, SFTPFileAttributes(permissions: permissions))
+            try await ClientSession.run(self.client, at: location, logger: logger) { remote, _ in
+                try await remote.setAttributes(location.path, SFTPFileAttributes(permissions: permissions))
             }
         }
     }
@@ -188,8 +189,8 @@ struct DiskFreeCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        try await ClientSession.perform(self.url, self.client) { sftp, location, _ in
-            let vfs = try await sftp.statVFS(location.path)
+        try await ClientSession.perform(self.url, self.client) { remote, location, _ in
+            let vfs = try await RemotePaths.sftp(remote, for: "df").statVFS(location.path)
             let unit = vfs.fragmentSize == 0 ? vfs.blockSize : vfs.fragmentSize
             let size = vfs.blocks * unit
             let available = vfs.availableBlocks * unit

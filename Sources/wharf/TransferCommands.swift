@@ -13,7 +13,8 @@ struct TransferFlags: ParsableArguments {
     @Flag(name: .customShort("r"), help: "Transfer directories and their contents.") var recursive = false
     @Flag(name: .customLong("resume"), help: "Continue partial files (by size, then verified).") var resume = false
     @Flag(name: .customLong("verify"), help: "Check every file end to end after the transfer (check-file, else read back).") var verify = false
-    @Option(name: .customLong("parallel"), help: ArgumentHelp("Files transferred at once over the connection.", valueName: "n")) var parallel = 4
+    @Option(name: .customLong("parallel"), help: ArgumentHelp("Files transferred at once (FTP: over as many connections).", valueName: "n")) var parallel = 4
+    @Flag(name: .customLong("no-temp"), help: "FTP: upload under the final name instead of a temporary one renamed at the end.") var noTemporaryName = false
 
     func validate() throws {
         guard (1...64).contains(self.parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
@@ -26,7 +27,7 @@ struct GetCommand: AsyncParsableCommand {
         commandName: "get", abstract: "Download files (globs allowed in the remote path) or, with -r, trees.")
 
     @OptionGroup var transfer: TransferFlags
-    @Argument(help: "sftp://[user@]host[:port]/path") var url: String
+    @Argument(help: "sftp:// or ftp:// (ftpes://, ftps://) URL: scheme://[user@]host[:port]/path") var url: String
     @Argument(help: "Local file or directory (default: the current directory).") var local: String?
     @OptionGroup var client: ClientOptions
 
@@ -35,8 +36,9 @@ struct GetCommand: AsyncParsableCommand {
         let logger = self.client.makeLogger()
         let progress = ProgressDisplay(quiet: self.client.quiet)
         let failures = try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, attempt in
-                let sources = try await sftp.expandRemoteGlob(location.path)
+            try await ClientSession.run(self.client, at: location, logger: logger, connections: self.transfer.parallel) {
+                remote, attempt in
+                let sources = try await remote.expandRemoteGlob(location.path)
                 guard !sources.isEmpty else { throw CommandFailure("\(location.path): no match") }
                 let destination = self.local ?? "."
                 let intoDirectory = sources.count > 1 || LocalPaths.isDirectory(destination) || destination.hasSuffix("/")
@@ -47,14 +49,14 @@ struct GetCommand: AsyncParsableCommand {
                 for source in sources {
                     let target = intoDirectory ? LocalPaths.join(destination, RemotePath.lastComponent(source)) : destination
                     do {
-                        let attributes = try await sftp.stat(source)
+                        let attributes = try await remote.stat(source)
                         if attributes.isDirectory {
                             guard self.transfer.recursive else { throw CommandFailure("\(source): is a directory (use -r)") }
                             failures += try await TreeTransfers.download(
-                                sftp, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
+                                remote, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
                         } else {
                             try await FileTransfers.download(
-                                sftp, from: source, to: target, size: attributes.size, flags: self.transfer,
+                                remote, from: source, to: target, size: attributes.size, flags: self.transfer,
                                 resume: attempt > 0, progress: progress)
                         }
                     } catch {
@@ -78,13 +80,13 @@ struct PutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "put", abstract: "Upload files or, with -r, trees.")
 
     @OptionGroup var transfer: TransferFlags
-    @Argument(help: "Local files, then the sftp:// URL to put them at.") var paths: [String]
+    @Argument(help: "Local files, then the sftp:// or ftp:// URL to put them at.") var paths: [String]
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
         guard self.paths.count >= 2 else { throw ValidationError("give at least one local file and a destination URL") }
         guard let last = self.paths.last, RemoteLocation.isURL(last) else {
-            throw ValidationError("the last argument must be an sftp:// URL")
+            throw ValidationError("the last argument must be a URL (sftp://, ftp://, ftpes://, ftps://)")
         }
     }
 
@@ -95,8 +97,9 @@ struct PutCommand: AsyncParsableCommand {
         let logger = self.client.makeLogger()
         let progress = ProgressDisplay(quiet: self.client.quiet)
         let failures = try await runReportingErrors {
-            try await ClientSession.run(self.client, at: location, logger: logger) { sftp, attempt in
-                let remoteIsDirectory = (try? await sftp.stat(location.path))?.isDirectory ?? false
+            try await ClientSession.run(self.client, at: location, logger: logger, connections: self.transfer.parallel) {
+                remote, attempt in
+                let remoteIsDirectory = (try? await remote.stat(location.path))?.isDirectory ?? false
                 if sources.count > 1, !remoteIsDirectory {
                     throw CommandFailure("\(location.path): not a directory (several files given)")
                 }
@@ -107,10 +110,12 @@ struct PutCommand: AsyncParsableCommand {
                         if LocalPaths.isDirectory(source) {
                             guard self.transfer.recursive else { throw CommandFailure("\(source): is a directory (use -r)") }
                             failures += try await TreeTransfers.upload(
-                                sftp, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
+                                remote, from: source, to: target, flags: self.transfer, resume: attempt > 0,
+                                temporaryName: location.scheme.isFTP, progress: progress)
                         } else {
                             try await FileTransfers.upload(
-                                sftp, from: source, to: target, flags: self.transfer, resume: attempt > 0, progress: progress)
+                                remote, from: source, to: target, flags: self.transfer, resume: attempt > 0,
+                                temporaryName: location.scheme.isFTP, progress: progress)
                         }
                     } catch {
                         // A lost connection ends this attempt (the session retries and resumes);
@@ -138,25 +143,27 @@ func reportFailures(_ failures: [String]) throws {
 /// Single-file transfers with a progress line.
 enum FileTransfers {
     static func download(
-        _ sftp: SFTPClient, from source: String, to target: String, size: UInt64?, flags: TransferFlags, resume: Bool,
-        progress: ProgressDisplay
+        _ remote: any RemoteFileSystem, from source: String, to target: String, size: UInt64?, flags: TransferFlags,
+        resume: Bool, progress: ProgressDisplay
     ) async throws {
         progress.start(name: RemotePath.lastComponent(source), total: size)
         defer { progress.finish() }
         var options = TransferOptions(resume: flags.resume || resume, verify: flags.verify)
         options.progress = { done, _ in progress.update(done: done) }
-        try await sftp.downloadFile(remotePath: source, localPath: target, options: options)
+        try await remote.downloadFile(remotePath: source, localPath: target, options: options)
     }
 
+    /// `temporaryName`: upload to NAME.wharf-part and rename (FTP), unless `--no-temp`.
     static func upload(
-        _ sftp: SFTPClient, from source: String, to target: String, flags: TransferFlags, resume: Bool,
-        progress: ProgressDisplay
+        _ remote: any RemoteFileSystem, from source: String, to target: String, flags: TransferFlags, resume: Bool,
+        temporaryName: Bool, progress: ProgressDisplay
     ) async throws {
         progress.start(name: LocalPaths.lastComponent(source), total: LocalPaths.size(source))
         defer { progress.finish() }
         var options = TransferOptions(resume: flags.resume || resume, verify: flags.verify)
+        options.uploadsToTemporaryName = temporaryName && !flags.noTemporaryName
         options.progress = { done, _ in progress.update(done: done) }
-        try await sftp.uploadFile(localPath: source, remotePath: target, options: options)
+        try await remote.uploadFile(localPath: source, remotePath: target, options: options)
     }
 }
 

@@ -3,24 +3,26 @@ import WharfClient
 /// Tree transfers with one overall progress line. Returns one line per failed file.
 enum TreeTransfers {
     static func download(
-        _ sftp: SFTPClient, from source: String, to target: String, flags: TransferFlags, resume: Bool,
+        _ remote: any RemoteFileSystem, from source: String, to target: String, flags: TransferFlags, resume: Bool,
         progress: ProgressDisplay
     ) async throws -> [String] {
         progress.start(name: RemotePath.lastComponent(source) + "/", total: nil)
         defer { progress.finish() }
-        let report = try await sftp.downloadTree(
-            remoteDirectory: source, localDirectory: target, options: self.options(flags, resume: resume, progress: progress))
+        let report = try await remote.downloadTree(
+            remoteDirectory: source, localDirectory: target,
+            options: self.options(flags, resume: resume, temporaryName: false, progress: progress))
         return try self.failures(of: report.failures)
     }
 
     static func upload(
-        _ sftp: SFTPClient, from source: String, to target: String, flags: TransferFlags, resume: Bool,
-        progress: ProgressDisplay
+        _ remote: any RemoteFileSystem, from source: String, to target: String, flags: TransferFlags, resume: Bool,
+        temporaryName: Bool, progress: ProgressDisplay
     ) async throws -> [String] {
         progress.start(name: LocalPaths.lastComponent(source) + "/", total: nil)
         defer { progress.finish() }
-        let report = try await sftp.uploadTree(
-            localDirectory: source, remoteDirectory: target, options: self.options(flags, resume: resume, progress: progress))
+        let report = try await remote.uploadTree(
+            localDirectory: source, remoteDirectory: target,
+            options: self.options(flags, resume: resume, temporaryName: temporaryName, progress: progress))
         return try self.failures(of: report.failures)
     }
 
@@ -31,9 +33,11 @@ enum TreeTransfers {
         return failures.map(\.description)
     }
 
-    static func options(_ flags: TransferFlags, resume: Bool, progress: ProgressDisplay) -> TreeTransferOptions {
+    static func options(_ flags: TransferFlags, resume: Bool, temporaryName: Bool, progress: ProgressDisplay) -> TreeTransferOptions {
         TreeTransferOptions(
-            file: TransferOptions(resume: flags.resume || resume, verify: flags.verify),
+            file: TransferOptions(
+                resume: flags.resume || resume, verify: flags.verify,
+                uploadsToTemporaryName: temporaryName && !flags.noTemporaryName),
             parallel: flags.parallel,
             progress: { state in progress.update(tree: state) })
     }

@@ -1,7 +1,7 @@
 import Testing
 import WharfClient
 
-@Suite("sftp:// URLs")
+@Suite("sftp:// and ftp:// URLs")
 struct RemoteLocationTests {
     @Test(arguments: [
         ("sftp://example.com", nil, "example.com", 22, "."),
@@ -21,16 +21,38 @@ struct RemoteLocationTests {
         #expect(location.path == path)
     }
 
-    @Test func refusesWhatIsNotAnSFTPURL() {
-        #expect(throws: RemoteLocation.ParseError.self) { try RemoteLocation(parsing: "ftp://h/x") }
+    @Test func refusesWhatIsNotASupportedURL() {
+        #expect(throws: RemoteLocation.ParseError.unsupportedScheme("http")) { try RemoteLocation(parsing: "http://h/x") }
         #expect(throws: RemoteLocation.ParseError.self) { try RemoteLocation(parsing: "sftp:///x") }
         #expect(throws: RemoteLocation.ParseError.self) { try RemoteLocation(parsing: "sftp://h:99999/x") }
-        #expect(throws: RemoteLocation.ParseError.passwordInURL) { try RemoteLocation(parsing: "sftp://u:pw@h/x") }
         #expect(throws: RemoteLocation.ParseError.self) { try RemoteLocation(parsing: "sftp://h/%zz") }
         #expect(throws: RemoteLocation.ParseError.self) { try RemoteLocation(parsing: "/just/a/path") }
     }
 
+    @Test(arguments: [
+        ("ftp://h/x", RemoteLocation.Scheme.ftp, 21),
+        ("ftpes://h/x", .ftpes, 21),
+        ("ftps://h/x", .ftps, 990),
+        ("FTP://h:2121/x", .ftp, 2121),
+        ("sftp://h/x", .sftp, 22),
+    ])
+    func knowsEachSchemeAndItsPort(text: String, scheme: RemoteLocation.Scheme, port: Int) throws {
+        let location = try RemoteLocation(parsing: text)
+        #expect(location.scheme == scheme)
+        #expect(location.port == port)
+        #expect(location.path == "x")
+    }
+
+    @Test func takesAPasswordFromTheURLAndNeverShowsIt() throws {
+        let location = try RemoteLocation(parsing: "ftp://u%40corp:p%3Aw%2F@h/x")
+        #expect(location.user == "u@corp")
+        #expect(location.password == "p:w/")
+        #expect(location.description == "ftp://u@corp@h/x")
+        #expect(try RemoteLocation(parsing: "sftp://u:@h/x").password == "")
+    }
+
     @Test func describesItselfAsAURL() throws {
+        #expect(try RemoteLocation(parsing: "ftps://h:990/p").description == "ftps://h/p")
         #expect(try RemoteLocation(parsing: "sftp://a@h:2222//abs/p").description == "sftp://a@h:2222//abs/p")
         #expect(try RemoteLocation(parsing: "sftp://h/rel").description == "sftp://h/rel")
     }
