@@ -225,7 +225,13 @@ extension RemoteFileSystem {
             var changes = SFTPFileAttributes(
                 accessModificationTime: (UInt32(clamping: status.accessTime), UInt32(clamping: status.modificationTime)))
             if options.preserveAttributes { changes.permissions = status.mode & 0o7777 }
-            try await self.setAttributes(remotePath, changes)
+            do {
+                try await self.setAttributes(remotePath, changes)
+            } catch where RemoteFailure.isRefusal(error) {
+                // The data is there and complete; a server that keeps its own times or modes
+                // (FTP servers without MFMT or SITE CHMOD) is not a failed upload.
+                self.logger.notice("\(finalPath): times or permissions not set: \(error)")
+            }
             if let size = try await self.stat(remotePath).size, size != localSize {
                 throw FileTransferError.incomplete(path: finalPath, expected: localSize, received: size)
             }

@@ -101,7 +101,9 @@ public final class FTPClient: RemoteFileSystem {
             }
             switch next {
             case .use(let connection):
-                return connection
+                if await connection.checkIdle() { return connection }
+                self.logger.debug("an idle FTP connection was closed by the server; opening another")
+                self.release(connection)
             case .closed:
                 throw FTPClientError.connectionClosed
             case .wait:
@@ -193,7 +195,10 @@ public final class FTPClient: RemoteFileSystem {
             if connection.features.machineListings {
                 entries = FTPListParser.parseMLSD(try await connection.listing("MLSD", path))
             } else {
-                entries = FTPListParser.parseList(try await connection.listing("LIST", path), referenceTime: Self.unixTime())
+                let now = Self.unixTime()
+                var listed = FTPListParser.parseList(try await connection.listing("LIST", path), referenceTime: now)
+                try await Self.refineDayOnlyTimes(&listed, in: path, now: now, on: connection)
+                entries = listed
             }
             return entries.compactMap { entry -> SFTPName? in
                 switch entry.role {
@@ -302,6 +307,25 @@ public final class FTPClient: RemoteFileSystem {
     }
 
     // MARK: Attributes
+
+    /// `ls -l` shows files older than about six months with a date and no time: the times parsed
+    /// are midnight. Those files get their exact time from MDTM, so that a mirror does not copy them
+    /// again on every run.
+    static func refineDayOnlyTimes(
+        _ entries: inout [FTPRemoteEntry], in directory: String, now: Int64, on connection: FTPControlConnection
+    ) async throws {
+        guard connection.features.offers("MDTM") else { return }
+        for index in entries.indices {
+            guard entries[index].kind == .file, entries[index].role == .entry,
+                let time = entries[index].modificationTime, time % 86_400 == 0, now - time > 150 * 86_400
+            else { continue }
+            let path = try FTPControlConnection.checkedPath(RemotePath.join(directory, entries[index].name))
+            let reply = try await connection.execute("MDTM \(path)")
+            if reply.code == 213, let stamp = try? FTPTimestamp(parsing: FTPControlConnection.text(reply)) {
+                entries[index].modificationTime = stamp.secondsSinceEpoch
+            }
+        }
+    }
 
     /// MLST where offered; else SIZE and MDTM for a file, or a CWD into it (and back) for a directory.
     func attributes(of path: String, on connection: FTPControlConnection) async throws -> SFTPFileAttributes {

@@ -244,6 +244,25 @@ final class FTPControlConnection: Sendable {
         return reply
     }
 
+    /// Whether the connection can carry the next command: still open, and nothing came while it
+    /// sat idle in the pool but perhaps a farewell (421), which makes it unusable.
+    func checkIdle() async -> Bool {
+        guard !self.isBroken, self.channel.isActive else { return false }
+        let receiver = self.receiver
+        let unsolicited = try? await self.channel.eventLoop.submit { () -> (replies: [FTPReply], failed: Bool) in
+            (receiver.value.takeUnsolicited(), receiver.value.isFailed)
+        }.get()
+        guard let unsolicited, !unsolicited.failed else {
+            self.markBroken()
+            return false
+        }
+        for reply in unsolicited.replies {
+            self.logger.debug("FTP < \(reply.code) \(reply.lines.joined(separator: " | ")) (while idle)")
+            if reply.code == 421 { self.markBroken() }
+        }
+        return !self.isBroken
+    }
+
     func markBroken() {
         self.state.withLock { $0.broken = true }
     }

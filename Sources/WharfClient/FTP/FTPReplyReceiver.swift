@@ -61,6 +61,15 @@ final class FTPReplyReceiver: ChannelInboundHandler {
         return promise.futureResult
     }
 
+    /// Removes the replies nobody asked for (a 421 sent to an idle connection before the server
+    /// closed it) and returns them; called before a connection is handed out.
+    func takeUnsolicited() -> [FTPReply] {
+        defer { self.queued.removeAll() }
+        return Array(self.queued)
+    }
+
+    var isFailed: Bool { self.failure != nil }
+
     private func fail(_ error: any Error) {
         if self.failure == nil { self.failure = error }
         if let waiter = self.waiter {
