@@ -17,30 +17,15 @@ extension FTPControlConnection {
     func retrieve(
         _ path: String, from offset: UInt64, to sink: some LocalSink, progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> UInt64 {
-        let argument = try Self.checkedPath(path)
-        let data = try await FTPDataConnection.open(on: self, direction: .receiving)
-        var received: UInt64 = 0
-        do {
-            if offset > 0 { try await self.require("REST", String(offset), path: path, intermediate: true) }
-            try await self.startTransfer("RETR", argument, path: path)
-            do {
-                let (_, reader) = try await data.channel(timeout: self.options.dataTimeout)
-                try await self.receive(from: reader) { batch in
-                    try await sink.write(batch, at: offset + received)
-                    received += UInt64(batch.readableBytes)
-                    progress?(received)
-                }
-                try await self.finishTransfer("RETR", path: path)
-            } catch {
-                self.markBroken()
-                throw error
+        try await self.transfer("RETR", path, direction: .receiving, restartAt: offset) { _, reader in
+            var received: UInt64 = 0
+            try await self.receive(from: reader) { batch in
+                try await sink.write(batch, at: offset + received)
+                received += UInt64(batch.readableBytes)
+                progress?(received)
             }
-        } catch {
-            data.close()
-            throw error
+            return received
         }
-        data.close()
-        return received
     }
 
     /// Uploads `source` from `offset` on: STOR from 0, else REST+STOR (or APPE with `append`,
@@ -49,83 +34,78 @@ extension FTPControlConnection {
         _ path: String, from source: some LocalSource, at offset: UInt64, append: Bool,
         progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> UInt64 {
-        let argument = try Self.checkedPath(path)
-        let data = try await FTPDataConnection.open(on: self, direction: .sending)
-        var sent: UInt64 = 0
-        do {
-            var verb = "STOR"
-            if offset > 0 {
-                if append {
-                    verb = "APPE"
-                } else {
-                    try await self.require("REST", String(offset), path: path, intermediate: true)
-                }
-            }
-            try await self.startTransfer(verb, argument, path: path)
-            do {
-                let (channel, reader) = try await data.channel(timeout: self.options.dataTimeout)
-                var writes: [(EventLoopFuture<Void>, UInt64)] = []
-                var position = offset
-                while true {
-                    try Task.checkCancellation()
-                    let block = try await source.read(at: position, length: Self.uploadBlockSize)
-                    guard block.readableBytes > 0 else { break }
-                    position += UInt64(block.readableBytes)
-                    writes.append((channel.writeAndFlush(block), UInt64(block.readableBytes)))
-                    if writes.count >= Self.uploadWritesInFlight {
-                        let (write, count) = writes.removeFirst()
-                        try await self.awaitWrite(write, reader: reader)
-                        sent += count
-                        progress?(sent)
-                    }
-                }
-                for (write, count) in writes {
+        let verb = offset > 0 && append ? "APPE" : "STOR"
+        return try await self.transfer(verb, path, direction: .sending, restartAt: verb == "STOR" ? offset : 0) {
+            channel, reader in
+            var sent: UInt64 = 0
+            var writes: [(EventLoopFuture<Void>, UInt64)] = []
+            var position = offset
+            while true {
+                try Task.checkCancellation()
+                let block = try await source.read(at: position, length: Self.uploadBlockSize)
+                guard block.readableBytes > 0 else { break }
+                position += UInt64(block.readableBytes)
+                writes.append((channel.writeAndFlush(block), UInt64(block.readableBytes)))
+                if writes.count >= Self.uploadWritesInFlight {
+                    let (write, count) = writes.removeFirst()
                     try await self.awaitWrite(write, reader: reader)
                     sent += count
                     progress?(sent)
                 }
-                // End of data: close_notify (TLS) and a half-close, then the server's verdict.
-                try? await channel.close(mode: .output)
-                try await self.finishTransfer(verb, path: path)
-            } catch {
-                self.markBroken()
-                throw error
             }
-        } catch {
-            data.close()
-            throw error
+            for (write, count) in writes {
+                try await self.awaitWrite(write, reader: reader)
+                sent += count
+                progress?(sent)
+            }
+            // End of data: close_notify (TLS) and a half-close; the server's verdict follows.
+            try? await channel.close(mode: .output)
+            return sent
         }
-        data.close()
-        return sent
     }
 
     /// The text of an MLSD or LIST of `path`.
     func listing(_ verb: String, _ path: String) async throws -> String {
-        let argument = try Self.checkedPath(path)
-        let data = try await FTPDataConnection.open(on: self, direction: .receiving)
-        var text = ByteBuffer()
-        do {
-            try await self.startTransfer(verb, argument, path: path)
-            do {
-                let (_, reader) = try await data.channel(timeout: self.options.dataTimeout)
-                try await self.receive(from: reader) { batch in
-                    var batch = batch
-                    guard text.readableBytes + batch.readableBytes <= Self.maximumListingSize else {
-                        throw FTPClientError.transferAborted("\(path): listing larger than \(Self.maximumListingSize / (1024 * 1024)) MiB")
-                    }
-                    text.writeBuffer(&batch)
+        try await self.transfer(verb, path, direction: .receiving, restartAt: 0) { _, reader in
+            var text = ByteBuffer()
+            try await self.receive(from: reader) { batch in
+                var batch = batch
+                guard text.readableBytes + batch.readableBytes <= Self.maximumListingSize else {
+                    throw FTPClientError.transferAborted("\(path): listing larger than \(Self.maximumListingSize / (1024 * 1024)) MiB")
                 }
+                text.writeBuffer(&batch)
+            }
+            return String(buffer: text)
+        }
+    }
+
+    /// One transfer: the data connection, REST when `restartAt` is non-zero, the command and its
+    /// 150, `body` over the connected data channel, the final reply. The data connection is closed
+    /// in every case; a failure after the command was accepted marks the control connection broken.
+    private func transfer<Result: Sendable>(
+        _ verb: String, _ path: String, direction: FTPDataConnection.Direction, restartAt offset: UInt64,
+        _ body: (any Channel, NIOLoopBound<FTPDataReader>) async throws -> Result
+    ) async throws -> Result {
+        let argument = try Self.checkedPath(path)
+        let data = try await FTPDataConnection.open(on: self, direction: direction)
+        do {
+            if offset > 0 { try await self.require("REST", String(offset), path: path, intermediate: true) }
+            try await self.startTransfer(verb, argument, path: path)
+            let result: Result
+            do {
+                let (channel, reader) = try await data.channel(timeout: self.options.dataTimeout)
+                result = try await body(channel, reader)
                 try await self.finishTransfer(verb, path: path)
             } catch {
                 self.markBroken()
                 throw error
             }
+            data.close()
+            return result
         } catch {
             data.close()
             throw error
         }
-        data.close()
-        return String(buffer: text)
     }
 
     // MARK: Steps
