@@ -211,12 +211,10 @@ def render(env, results, failures, args, charts_dir, repo):
                 log(f"warning: chart for workload {w} failed: {e}")
     if not charts:
         L += ["(charts skipped: matplotlib is not available)", ""]
-    L += ["## Workload 7 (FTP client)", "",
-          "Not measured yet: it arrives with the FTP client issue (Wharf's FTP client vs curl against vsftpd).", ""]
     L += ["## How to run", "",
           "```sh",
           "./scripts/test                       # once: installs OpenSSH, paramiko, asyncssh (matplotlib: pip install matplotlib)",
-          "apt-get install vsftpd; pip install pyftpdlib pyopenssl   # workload 6's peers (pyftpdlib is pip-installed when missing)",
+          "apt-get install vsftpd curl; pip install pyftpdlib pyopenssl   # workloads 6 and 7 (pyftpdlib is pip-installed when missing)",
           "scripts/bench                        # all workloads, 1 GiB, 5 rounds; writes BENCHMARKS.md and benchmarks/*.png",
           "scripts/bench --size-mib 512 --rounds 5 --workloads 1,3",
           "scripts/bench --smoke                # ~30 s check that the harness works (report to a temp file)",
