@@ -477,9 +477,13 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler {
 
     // MARK: - Records
 
+    /// Plaintext is delivered in buffers of up to this size (four TLS records).
+    private static let plaintextBatch = 64 * 1024
+
     private func readPlaintext(context: ChannelHandlerContext) {
         let chunk = 16 * 1024
-        var plaintext = context.channel.allocator.buffer(capacity: chunk)
+        // Room for a whole batch plus one record: SSL_read never makes the buffer grow (and copy).
+        var plaintext = context.channel.allocator.buffer(capacity: Self.plaintextBatch + chunk)
         while let ssl, state == .open {
             ERR_clear_error()
             var result: Int32 = 0
@@ -488,7 +492,7 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler {
                 return result > 0 ? Int(result) : 0
             }
             if result > 0 {
-                if plaintext.readableBytes >= 4 * chunk {
+                if plaintext.readableBytes >= Self.plaintextBatch {
                     deliver(context: context, &plaintext)
                 }
                 continue
@@ -514,7 +518,7 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler {
         guard plaintext.readableBytes > 0 else { return }
         producedPlaintext = true
         let bytes = plaintext
-        plaintext = context.channel.allocator.buffer(capacity: 16 * 1024)
+        plaintext = context.channel.allocator.buffer(capacity: Self.plaintextBatch + 16 * 1024)
         context.fireChannelRead(wrapInboundOut(bytes))
     }
 

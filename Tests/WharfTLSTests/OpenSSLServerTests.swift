@@ -396,7 +396,15 @@ func clientContext(_ trust: TLSClientConfiguration.Trust, maximumVersion: TLSCli
                 group: group, port: port, context: context, serverHostname: "localhost")
             let held = connection.write("held\n")
             await #expect(throws: TLSClientError.handshakeTimeout) { try await connection.handshake.get() }
-            await #expect(throws: TLSClientError.handshakeTimeout) { try await held.get() }
+            do {
+                try await held.get()
+                Issue.record("a write held during a handshake that timed out succeeded")
+            } catch let error as TLSClientError {
+                #expect(error == .handshakeTimeout)
+            } catch ChannelError.ioOnClosedChannel {
+                // On a loaded machine the 300 ms ran out before the write was issued: it met the
+                // closed channel instead of being held.
+            }
             try await connection.waitForClose()
             #expect(connection.observations.tlsErrors == [.handshakeTimeout])
             try await silent.close()

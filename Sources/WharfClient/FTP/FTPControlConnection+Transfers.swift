@@ -20,8 +20,8 @@ extension FTPControlConnection {
         try await self.transfer("RETR", path, direction: .receiving, restartAt: offset) { _, reader in
             var received: UInt64 = 0
             try await self.receive(from: reader) { batch in
-                try await sink.write(batch, at: offset + received)
-                received += UInt64(batch.readableBytes)
+                try await sink.write(contentsOf: batch, at: offset + received)
+                received += batch.reduce(0) { $0 + UInt64($1.readableBytes) }
                 progress?(received)
             }
             return received
@@ -69,11 +69,12 @@ extension FTPControlConnection {
         try await self.transfer(verb, path, direction: .receiving, restartAt: 0) { _, reader in
             var text = ByteBuffer()
             try await self.receive(from: reader) { batch in
-                var batch = batch
-                guard text.readableBytes + batch.readableBytes <= Self.maximumListingSize else {
-                    throw FTPClientError.transferAborted("\(path): listing larger than \(Self.maximumListingSize / (1024 * 1024)) MiB")
+                for var buffer in batch {
+                    guard text.readableBytes + buffer.readableBytes <= Self.maximumListingSize else {
+                        throw FTPClientError.transferAborted("\(path): listing larger than \(Self.maximumListingSize / (1024 * 1024)) MiB")
+                    }
+                    text.writeBuffer(&buffer)
                 }
-                text.writeBuffer(&batch)
             }
             return String(buffer: text)
         }
@@ -137,11 +138,10 @@ extension FTPControlConnection {
         }
     }
 
-    /// Feeds what the data connection brings to `consume`, merged into one buffer per batch, until
-    /// it ends. A TLS connection cut without close_notify counts as an end here: the server's
+    /// Feeds what the data connection brings to `consume`, a batch at a time, until it ends. A TLS connection cut without close_notify counts as an end here: the server's
     /// final reply and the size check after the transfer decide whether anything was lost.
     private func receive(
-        from reader: NIOLoopBound<FTPDataReader>, _ consume: (ByteBuffer) async throws -> Void
+        from reader: NIOLoopBound<FTPDataReader>, _ consume: ([ByteBuffer]) async throws -> Void
     ) async throws {
         let eventLoop = reader.eventLoop
         while true {
@@ -153,17 +153,8 @@ extension FTPControlConnection {
                 return
             }
             guard let batch else { return }
-            try await consume(Self.merged(batch))
+            try await consume(batch)
         }
-    }
-
-    /// One buffer holding a batch (no copy for a batch of one).
-    private static func merged(_ batch: [ByteBuffer]) -> ByteBuffer {
-        guard batch.count > 1 else { return batch.first ?? ByteBuffer() }
-        var merged = ByteBuffer()
-        merged.reserveCapacity(batch.reduce(0) { $0 + $1.readableBytes })
-        for var buffer in batch { merged.writeBuffer(&buffer) }
-        return merged
     }
 
     /// Waits for a write; when it fails, the reader's reason (a stall, a TLS error) is the better one.

@@ -13,6 +13,9 @@ final class FTPDataReader: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     static let highWaterMark = 4 * 1024 * 1024
+    /// A waiting `take` is answered once this much has arrived (or the connection ended): fewer,
+    /// larger disk writes and fewer thread hops than one per TCP read.
+    static let batchSize = 1024 * 1024
 
     private var buffered: [ByteBuffer] = []
     private var bufferedBytes = 0
@@ -83,18 +86,10 @@ final class FTPDataReader: ChannelInboundHandler {
     /// data connection ended cleanly and everything was taken. Throws the connection's failure
     /// (after the data received before it).
     func take(eventLoop: any EventLoop) -> EventLoopFuture<[ByteBuffer]?> {
-        if !self.buffered.isEmpty {
-            let batch = self.buffered
-            self.buffered = []
-            self.bufferedBytes = 0
-            self.readMore()
-            return eventLoop.makeSucceededFuture(batch)
-        }
-        if let failure = self.failure { return eventLoop.makeFailedFuture(failure) }
-        if self.ended { return eventLoop.makeSucceededFuture(nil) }
         precondition(self.waiter == nil, "one reader per data connection")
         let promise = eventLoop.makePromise(of: [ByteBuffer]?.self)
         self.waiter = promise
+        self.deliver()
         return promise.futureResult
     }
 
@@ -113,13 +108,16 @@ final class FTPDataReader: ChannelInboundHandler {
 
     private func deliver() {
         guard let waiter = self.waiter else { return }
-        if !self.buffered.isEmpty {
+        let batchReady = self.bufferedBytes >= Self.batchSize || self.ended || self.failure != nil
+        if !self.buffered.isEmpty, batchReady {
             self.waiter = nil
             let batch = self.buffered
             self.buffered = []
             self.bufferedBytes = 0
             waiter.succeed(batch)
             self.readMore()
+        } else if !self.buffered.isEmpty {
+            return  // more to come before the batch is worth a write
         } else if let failure = self.failure {
             self.waiter = nil
             waiter.fail(failure)
