@@ -121,7 +121,7 @@ extension RemoteFileSystem {
         let algorithm = DigestAlgorithm.sha256
         async let local = localDigest(path: localPath, algorithm: algorithm)
         let sink = DigestingSink(algorithm: algorithm)
-        try await self.download(remotePath, to: sink, from: 0, requestsInFlight: requestsInFlight, progress: nil)
+        _ = try await self.download(remotePath, to: sink, from: 0, requestsInFlight: requestsInFlight, progress: nil)
         let remote = try sink.finish()
         return Digests(method: .readBack, algorithm: algorithm, local: try await local, remote: remote)
     }

@@ -69,6 +69,7 @@ public final class FTPClient: RemoteFileSystem {
     // MARK: The pool
 
     /// Runs `body` with a connection of its own.
+    @discardableResult
     func withConnection<T: Sendable>(_ body: (FTPControlConnection) async throws -> T) async throws -> T {
         let connection = try await self.acquire()
         do {
@@ -196,9 +197,8 @@ public final class FTPClient: RemoteFileSystem {
                 entries = FTPListParser.parseMLSD(try await connection.listing("MLSD", path))
             } else {
                 let now = Self.unixTime()
-                var listed = FTPListParser.parseList(try await connection.listing("LIST", path), referenceTime: now)
-                try await Self.refineDayOnlyTimes(&listed, in: path, now: now, on: connection)
-                entries = listed
+                let listed = FTPListParser.parseList(try await connection.listing("LIST", path), referenceTime: now)
+                entries = try await Self.refiningDayOnlyTimes(of: listed, in: path, now: now, on: connection)
             }
             return entries.compactMap { entry -> SFTPName? in
                 switch entry.role {
@@ -311,20 +311,28 @@ public final class FTPClient: RemoteFileSystem {
     /// `ls -l` shows files older than about six months with a date and no time: the times parsed
     /// are midnight. Those files get their exact time from MDTM, so that a mirror does not copy them
     /// again on every run.
-    static func refineDayOnlyTimes(
-        _ entries: inout [FTPRemoteEntry], in directory: String, now: Int64, on connection: FTPControlConnection
-    ) async throws {
-        guard connection.features.offers("MDTM") else { return }
-        for index in entries.indices {
-            guard entries[index].kind == .file, entries[index].role == .entry,
-                let time = entries[index].modificationTime, time % 86_400 == 0, now - time > 150 * 86_400
-            else { continue }
-            let path = try FTPControlConnection.checkedPath(RemotePath.join(directory, entries[index].name))
-            let reply = try await connection.execute("MDTM \(path)")
-            if reply.code == 213, let stamp = try? FTPTimestamp(parsing: FTPControlConnection.text(reply)) {
-                entries[index].modificationTime = stamp.secondsSinceEpoch
+    ///
+    /// (It returns a new array rather than taking an `inout` one: the Swift 6.3 optimizer crashes
+    /// splitting this coroutine with an `inout` array parameter in release builds.)
+    static func refiningDayOnlyTimes(
+        of entries: [FTPRemoteEntry], in directory: String, now: Int64, on connection: FTPControlConnection
+    ) async throws -> [FTPRemoteEntry] {
+        guard connection.features.offers("MDTM") else { return entries }
+        var refined: [FTPRemoteEntry] = []
+        refined.reserveCapacity(entries.count)
+        for var entry in entries {
+            if entry.kind == .file, entry.role == .entry, let time = entry.modificationTime, time % 86_400 == 0,
+                now - time > 150 * 86_400
+            {
+                let path = try FTPControlConnection.checkedPath(RemotePath.join(directory, entry.name))
+                let reply = try await connection.execute("MDTM \(path)")
+                if reply.code == 213, let stamp = try? FTPTimestamp(parsing: FTPControlConnection.text(reply)) {
+                    entry.modificationTime = stamp.secondsSinceEpoch
+                }
             }
+            refined.append(entry)
         }
+        return refined
     }
 
     /// MLST where offered; else SIZE and MDTM for a file, or a CWD into it (and back) for a directory.

@@ -201,8 +201,7 @@ final class FTPControlConnection: Sendable {
 
     /// The next reply, within `options.replyTimeout` (or by `deadline` when that is sooner).
     func reply(to what: String, deadline: NIODeadline? = nil) async throws -> FTPReply {
-        var timeout = self.options.replyTimeout
-        if let deadline { timeout = min(timeout, max(deadline - .now(), .milliseconds(1))) }
+        let timeout = deadline.map { min(self.options.replyTimeout, max($0 - .now(), .milliseconds(1))) } ?? self.options.replyTimeout
         let receiver = self.receiver
         let eventLoop = self.channel.eventLoop
         do {
