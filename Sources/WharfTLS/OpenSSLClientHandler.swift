@@ -26,8 +26,8 @@ public struct TLSClientHandshakeCompleted: Sendable, Hashable {
     }
 }
 
-/// The client side of TLS on OpenSSL memory BIOs: bytes from the socket go into one BIO, OpenSSL's
-/// records come out of the other. Unlike NIOSSL it can resume a session, which FTPS servers demand on
+/// The client side of TLS on OpenSSL BIOs: OpenSSL reads the bytes from the socket through a BIO over
+/// the received buffers (`TLSInputBIO`) and writes its records into a memory BIO. Unlike NIOSSL it can resume a session, which FTPS servers demand on
 /// data connections (vsftpd `require_ssl_reuse`, FileZilla Server, ProFTPD `TLSOptions` without
 /// `NoSessionReuseRequired`).
 ///
@@ -83,6 +83,8 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler {
     private var state: State = .idle
     private var ssl: OpaquePointer?
     private var readBIO: OpaquePointer?
+    /// What the read BIO hands to OpenSSL: the received buffers themselves.
+    private let input = TLSInputQueue()
     private var writeBIO: OpaquePointer?
 
     /// Why the connection failed, for writes that come after.
@@ -204,22 +206,8 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // After the peer's close_notify nothing more is read (the channel is closing).
-        guard state == .handshaking || state == .open, !receivedCloseNotify, let readBIO else { return }
-        let bytes = unwrapInboundIn(data)
-        let stored = bytes.withUnsafeReadableBytes { pointer -> Bool in
-            var offset = 0
-            while offset < pointer.count {
-                let chunk = Int32(min(pointer.count - offset, 1 << 20))
-                let written = BIO_write(readBIO, pointer.baseAddress.map { $0 + offset }, chunk)
-                guard written > 0 else { return false }
-                offset += Int(written)
-            }
-            return true
-        }
-        guard stored else {
-            fail(context: context, error: .resourceFailure("cannot buffer received bytes"))
-            return
-        }
+        guard state == .handshaking || state == .open, !receivedCloseNotify, readBIO != nil else { return }
+        input.append(unwrapInboundIn(data))
         switch state {
         case .handshaking: handshakeStep(context: context)
         case .open: readPlaintext(context: context)
@@ -321,9 +309,9 @@ public final class OpenSSLClientHandler: ChannelDuplexHandler {
         guard let ssl = SSL_new(tlsContext.sslContext) else {
             throw TLSClientError.resourceFailure(drainOpenSSLErrors(fallback: "SSL_new failed"))
         }
-        guard let readBIO = wharf_BIO_new_retrying_mem() else {
+        guard let readBIO = TLSInputBIO.make(reading: input) else {
             SSL_free(ssl)
-            throw TLSClientError.resourceFailure("cannot allocate a memory BIO")
+            throw TLSClientError.resourceFailure("cannot allocate the input BIO")
         }
         guard let writeBIO = wharf_BIO_new_retrying_mem() else {
             BIO_free(readBIO)

@@ -63,6 +63,10 @@ struct FTPDataConnection: Sendable {
         }
     }
 
+    /// Socket reads of up to 1 MiB on a busy data connection (NIO's default stops at 64 KiB): fewer
+    /// system calls and fewer, larger buffers for the disk writes.
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64 * 1024, initial: 256 * 1024, maximum: 1024 * 1024)
+
     // MARK: Opening
 
     /// Opens the data connection for the next transfer command: EPSV (PASV when the server
@@ -82,6 +86,7 @@ struct FTPDataConnection: Sendable {
             let channel = try await ClientBootstrap(group: control.eventLoop)
                 .connectTimeout(control.options.connectTimeout)
                 .channelOption(.autoRead, value: false)
+                .channelOption(.recvAllocator, value: Self.receiveAllocator)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -145,6 +150,7 @@ struct FTPDataConnection: Sendable {
             server = try await ServerBootstrap(group: control.eventLoop)
                 .serverChannelOption(.backlog, value: 4)
                 .childChannelOption(.autoRead, value: false)
+                .childChannelOption(.recvAllocator, value: Self.receiveAllocator)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { child in
                     // Only the server may connect, and only once.
