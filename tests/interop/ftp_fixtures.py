@@ -419,6 +419,15 @@ class PyftpdlibServer:
                 args += [flag, str(o[opt])]
         if o.get("disable_active"):
             args.append("--disable-active")
+        # Variants and injected faults for the FTP client tests (ftp_client_fixtures.py); all off by default.
+        for opt, flag in (("list_only", "--list-only"), ("no_epsv", "--no-epsv"), ("log_commands", "--log-commands")):
+            if o.get(opt):
+                args.append(flag)
+        for opt, flag in (("list_format", "--list-format"), ("drop_retr_after", "--drop-retr-after"),
+                          ("drop_stor_after", "--drop-stor-after"), ("drop_mode", "--drop-mode"),
+                          ("stall_retr_after", "--stall-retr-after"), ("hang_commands", "--hang-commands")):
+            if o.get(opt) is not None:
+                args += [flag, str(o[opt])]
         implicit = o.get("tls", "optional") != "off"
         if implicit:
             args.append("--implicit")
@@ -466,6 +475,18 @@ def _serve(argv):
     ap.add_argument("--anonymous-root")
     ap.add_argument("--disable-active", action="store_true")
     ap.add_argument("--implicit", action="store_true")
+    # For the FTP client tests (ftp_client_fixtures.py):
+    ap.add_argument("--list-only", action="store_true", help="no MLSD/MLST (LIST only, as old servers)")
+    ap.add_argument("--no-epsv", action="store_true", help="no EPSV/EPRT (500, not in FEAT): PASV/PORT only")
+    ap.add_argument("--list-format", choices=["unix", "dos"], default="unix",
+                    help="dos: LIST lines as IIS prints them (MM-DD-YY  HH:MMAM <DIR>/size name), SYST Windows_NT")
+    ap.add_argument("--log-commands", action="store_true", help="log every command line (PASS masked) as 'CMD [port] line'")
+    ap.add_argument("--drop-retr-after", type=int, help="the first RETR: drop the data connection after N bytes")
+    ap.add_argument("--drop-stor-after", type=int, help="the first STOR/APPE: drop the data connection after N bytes")
+    ap.add_argument("--drop-mode", choices=["data", "session"], default="data",
+                    help="data: close the data connection and answer 426; session: close data and control, no reply")
+    ap.add_argument("--stall-retr-after", type=int, help="every RETR: stop sending after N bytes, connection kept open")
+    ap.add_argument("--hang-commands", default="", help="comma-separated verbs that are never answered")
     a = ap.parse_args(argv)
 
     import logging
@@ -483,11 +504,79 @@ def _serve(argv):
     base = FTPHandler if a.tls == "off" else TLS_FTPHandler
     dtp = DTPHandler if a.tls == "off" else TLS_DTPHandler
 
+    log = logging.getLogger("wharf-test-server")
+    faults = {"RETR": a.drop_retr_after, "STOR": a.drop_stor_after}   # armed until they fire once
+    injecting = a.drop_retr_after is not None or a.drop_stor_after is not None or a.stall_retr_after is not None
+
     class DTP(dtp):
-        pass
+        if injecting:
+            _stalled = False
+
+            def use_sendfile(self):
+                return False   # count every byte through send()
+
+            def handle_read_event(self):
+                super().handle_read_event()
+                self._inject()
+
+            def handle_write_event(self):
+                super().handle_write_event()
+                self._inject()
+
+            def _inject(self):
+                if self._closed or self.file_obj is None:   # listings are left alone
+                    return
+                verb = "STOR" if self.receive else "RETR"
+                done = self.tot_bytes_received if self.receive else self.tot_bytes_sent
+                limit = faults[verb]
+                if limit is not None and done >= limit:
+                    faults[verb] = None
+                    log.info("FAULT drop %s after %d bytes (mode %s)", verb, done, a.drop_mode)
+                    if a.drop_mode == "session":
+                        control = self.cmd_channel
+                        self._resp = ()
+                        self.close()
+                        control.close()
+                    else:
+                        self._resp = ("426 Data connection dropped (fault injected); transfer aborted.", log.info)
+                        self.close()
+                    return
+                if (verb == "RETR" and a.stall_retr_after is not None and not self._stalled
+                        and done >= a.stall_retr_after):
+                    self._stalled = True
+                    log.info("FAULT stall RETR after %d bytes", done)
+                    self._wanted_io_events = self.ioloop.READ
+                    self.modify_ioloop_events(self.ioloop.READ)
 
     if a.data_timeout:
         DTP.timeout = a.data_timeout
+
+    hang = {c.strip().upper() for c in a.hang_commands.split(",") if c.strip()}
+    removed = set()
+    if a.list_only:
+        removed |= {"MLSD", "MLST"}
+    if a.no_epsv:
+        removed |= {"EPSV", "EPRT"}
+
+    from pyftpdlib.filesystems import AbstractedFS
+
+    class DosFS(AbstractedFS):
+        """LIST lines as IIS prints them: `09-13-20  12:26PM       <DIR>          name`."""
+
+        def format_list(self, basedir, listing, ignore_err=True):
+            for basename in listing:
+                try:
+                    st = self.stat(os.path.join(basedir, basename))
+                except OSError:
+                    if ignore_err:
+                        continue
+                    raise
+                date = time.strftime("%m-%d-%y  %I:%M%p", time.gmtime(st.st_mtime))
+                if (st.st_mode & 0o170000) == 0o040000:
+                    line = f"{date}       <DIR>          {basename}\r\n"
+                else:
+                    line = f"{date} {st.st_size:>20} {basename}\r\n"
+                yield line.encode(self.cmd_channel.encoding, self.cmd_channel.unicode_errors)
 
     class Handler(base):
         dtp_handler = DTP
@@ -503,6 +592,27 @@ def _serve(argv):
         if a.tls != "off":
             certfile, keyfile = a.cert, a.key
             tls_control_required = tls_data_required = a.tls == "required"
+
+        if removed:
+            proto_cmds = {k: v for k, v in base.proto_cmds.items() if k not in removed}
+        if a.list_format == "dos":
+            abstracted_fs = DosFS
+
+            def ftp_SYST(self, line):
+                self.respond("215 Windows_NT")
+
+        if a.log_commands:
+            def pre_process_command(self, line, cmd, arg):
+                shown = line if cmd != "PASS" else "PASS ******"
+                log.info("CMD [%s] %s", self.remote_port, shown)
+                return super().pre_process_command(line, cmd, arg)
+
+        if hang:
+            def process_command(self, cmd, *args, **kwargs):
+                if cmd in hang:
+                    log.info("FAULT not answering %s", cmd)
+                    return None
+                return super().process_command(cmd, *args, **kwargs)
 
         def ftp_PORT(self, line):
             if a.disable_active:
