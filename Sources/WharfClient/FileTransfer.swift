@@ -126,7 +126,7 @@ extension RemoteFileSystem {
             if let times = attributes.accessModificationTime {
                 try await LocalFileSystem.setTimes(partPath, access: Int64(times.atime), modification: Int64(times.mtime))
             }
-            if options.preserveAttributes, let permissions = attributes.permissions {
+            if options.preserveAttributes, let permissions = attributes.permissionBits {
                 try await LocalFileSystem.setPermissions(partPath, permissions)
             }
             try await LocalFileSystem.renameItem(partPath, to: localPath)
@@ -143,7 +143,7 @@ extension RemoteFileSystem {
         attributes: inout SFTPFileAttributes, options: TransferOptions
     ) async throws -> (received: UInt64, size: UInt64) {
         // Created private-ish: readable by others only once complete and given the remote mode.
-        let createMode: UInt32 = options.preserveAttributes ? ((attributes.permissions ?? 0o644) & 0o777) | 0o600 : 0o666
+        let createMode: UInt32 = options.preserveAttributes ? ((attributes.permissionBits ?? 0o644) & 0o777) | 0o600 : 0o666
         let sink = try await LocalFile.open(partPath, mode: .write(truncate: offset == 0, permissions: createMode))
         do {
             if offset > 0 { try await sink.truncate(to: offset) }

@@ -35,6 +35,25 @@ extension RemoteFileSystem {
 }
 
 extension SFTPFileAttributes {
+    /// The extended pair that marks attributes whose permission bits the server did not say (an
+    /// FTP listing or SIZE/MDTM without a mode): `permissions` then holds the file type bits only.
+    static let unknownPermissionBitsTag = "permissions-unknown@wharf"
+
+    /// The permission bits (`0o7777`), nil when the server did not say them.
+    public var permissionBits: UInt32? {
+        guard let permissions = self.permissions, !self.extended.contains(where: { $0.type == Self.unknownPermissionBitsTag })
+        else { return nil }
+        return permissions & 0o7777
+    }
+
+    /// Attributes knowing the file type (`typeBits`, e.g. `0o100000`) but not the permissions.
+    static func withUnknownPermissionBits(typeBits: UInt32, size: UInt64? = nil, modificationTime: UInt32? = nil) -> SFTPFileAttributes {
+        var attributes = SFTPFileAttributes(
+            size: size, permissions: typeBits, accessModificationTime: modificationTime.map { ($0, $0) })
+        attributes.extended = [(Self.unknownPermissionBitsTag, "")]
+        return attributes
+    }
+
     public var isDirectory: Bool { self.permissions.map { $0 & 0o170000 == 0o040000 } ?? false }
     public var isRegularFile: Bool { self.permissions.map { $0 & 0o170000 == 0o100000 } ?? false }
     public var isSymbolicLink: Bool { self.permissions.map { $0 & 0o170000 == 0o120000 } ?? false }

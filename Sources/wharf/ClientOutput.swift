@@ -3,12 +3,13 @@ import Foundation
 import SFTPProtocol
 import WharfClient
 
-/// A remote entry as `ls --json` and `stat --json` print it.
+/// A remote entry as `ls --json` and `stat --json` print it. `permissions` is null when the server
+/// did not say them (FTP without a mode), never made up.
 struct RemoteEntry: Encodable {
     var name: String
     var type: String
     var size: UInt64
-    var permissions: String
+    var permissions: String?
     var mtime: UInt32?
     var modeString: String
 
@@ -17,14 +18,24 @@ struct RemoteEntry: Encodable {
         self.name = name.filename
         self.type = attributes.isDirectory ? "directory" : attributes.isRegularFile ? "file" : attributes.isSymbolicLink ? "symlink" : "other"
         self.size = attributes.size ?? 0
-        let mode = attributes.permissions ?? 0
-        let octal = String(mode & 0o7777, radix: 8)
-        self.permissions = String(repeating: "0", count: max(0, 4 - octal.count)) + octal
+        self.permissions = attributes.permissionBits.map { bits in
+            let octal = String(bits, radix: 8)
+            return String(repeating: "0", count: max(0, 4 - octal.count)) + octal
+        }
         self.mtime = attributes.accessModificationTime?.mtime
-        self.modeString = Self.modeString(mode)
+        self.modeString = Self.modeString(attributes.permissions ?? 0, knownBits: attributes.permissionBits != nil)
     }
 
     enum CodingKeys: String, CodingKey { case name, type, size, permissions, mtime }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.name, forKey: .name)
+        try container.encode(self.type, forKey: .type)
+        try container.encode(self.size, forKey: .size)
+        try container.encode(self.permissions, forKey: .permissions)  // null when unknown
+        try container.encodeIfPresent(self.mtime, forKey: .mtime)
+    }
 
     /// The server's longname when it sent one (OpenSSH does), else one made like it.
     func longLine(serverLongname: String) -> String {
@@ -33,7 +44,7 @@ struct RemoteEntry: Encodable {
         return "\(self.modeString)  \(String(self.size).leftPadded(8)) \(date) \(self.name)"
     }
 
-    static func modeString(_ mode: UInt32) -> String {
+    static func modeString(_ mode: UInt32, knownBits: Bool = true) -> String {
         let type: Character
         switch mode & 0o170000 {
         case 0o040000: type = "d"
@@ -48,6 +59,7 @@ struct RemoteEntry: Encodable {
             (0o400, "r"), (0o200, "w"), (0o100, "x"), (0o040, "r"), (0o020, "w"), (0o010, "x"), (0o004, "r"),
             (0o002, "w"), (0o001, "x"),
         ]
+        guard knownBits else { return String(type) + "?????????" }
         return String([type] + letters.map { mode & $0.0 != 0 ? $0.1 : "-" })
     }
 }

@@ -54,7 +54,7 @@ struct StatCommand: AsyncParsableCommand {
                 print("  Path: \(entry.name)")
                 print("  Type: \(entry.type)")
                 print("  Size: \(entry.size)")
-                print("  Mode: \(entry.permissions) (\(entry.modeString))")
+                print("  Mode: \(entry.permissions ?? "unknown") (\(entry.modeString))")
                 if let uid = attributes.uidgid?.uid, let gid = attributes.uidgid?.gid { print("   Uid: \(uid)  Gid: \(gid)") }
                 if let mtime = entry.mtime { print("Modify: \(JSONOutput.iso8601(mtime))") }
             }

@@ -28,6 +28,18 @@ struct FTPClientPartsTests {
         #expect(!FTPFeatures(featReplyLines: ["Features:", " REST", "End"]).restartStream)
     }
 
+    @Test func selectsTheMachineListingFactsItReads() {
+        // pyftpdlib: unix.mode offered but not selected by default.
+        let pyftpdlib = FTPFeatures(featReplyLines: [
+            "Features supported:", " MLST type*;perm*;size*;modify*;unique*;unix.mode;unix.uid;unix.gid;", "End FEAT.",
+        ])
+        #expect(pyftpdlib.machineListingFactsToSelect == "type;size;modify;unix.mode;perm;")
+        // Everything wanted already selected: nothing to ask.
+        let wharf = FTPFeatures(featReplyLines: ["Features:", " MLST type*;size*;modify*;perm*;unique*;unix.mode*;", "End"])
+        #expect(wharf.machineListingFactsToSelect == nil)
+        #expect(FTPFeatures(featReplyLines: ["Features:", " SIZE", "End"]).machineListingFactsToSelect == nil)
+    }
+
     @Test func mapsHashNames() {
         #expect(FTPHashAlgorithm.checkFileName("sha-256") == "sha256")
         #expect(FTPHashAlgorithm.checkFileName("CRC32") == "crc32")
@@ -62,9 +74,11 @@ struct FTPClientPartsTests {
         #expect(file.permissions == 0o100600)
         #expect(file.size == 5)
         #expect(file.accessModificationTime?.mtime == 1_700_000_000)
+        #expect(file.permissionBits == 0o600)
+        // No mode in the listing: the type is known, the permission bits are not (and not made up).
         let directory = FTPClient.attributes(FTPRemoteEntry(name: "d", kind: .directory))
-        #expect(directory.permissions == 0o040755)
         #expect(directory.isDirectory)
+        #expect(directory.permissionBits == nil)
         let link = FTPClient.attributes(FTPRemoteEntry(name: "l", kind: .symlink(target: "a")))
         #expect(link.isSymbolicLink)
     }

@@ -264,14 +264,20 @@ def test_put_no_temp_writes_under_the_final_name(peer, tmp_path):
 
 
 @on("vsftpd-ftpes", "pyftpdlib-ftp", "wharf-ftps")
-def test_get_no_temp_writes_under_the_final_name(peer, tmp_path):
-    """get --no-temp never touches LOCAL.wharf-part: a directory of that name is no obstacle."""
+def test_get_keeps_its_temporary_name_whatever_no_temp_says(peer, tmp_path):
+    """--no-temp is about uploads (the issue's RNFR/RNTO); a download always lands in
+    LOCAL.wharf-part and is renamed once complete, as over SFTP, so a partial file never sits
+    under the final name. A directory in the way of LOCAL.wharf-part is therefore an error."""
     data = write_random(peer.path("g.bin"), 200_000)
-    blocker = tmp_path / "g.bin.wharf-part"
-    blocker.mkdir()
     ok(peer.wharf("get", "--no-temp", peer.url("g.bin"), tmp_path / "g.bin"), "get --no-temp")
     assert (tmp_path / "g.bin").read_bytes() == data
-    assert blocker.is_dir() and not os.listdir(blocker)
+    assert sorted(os.listdir(tmp_path)) == ["g.bin"]
+    blocker = tmp_path / "h.bin.wharf-part"
+    blocker.mkdir()
+    write_random(peer.path("h.bin"), 1000)
+    r = peer.wharf("get", "--retries", "0", peer.url("h.bin"), tmp_path / "h.bin")
+    assert r.returncode != 0 and "h.bin.wharf-part" in r.stderr, r.stderr
+    assert not (tmp_path / "h.bin").exists()
 
 
 # --------------------------------------------------------------------------

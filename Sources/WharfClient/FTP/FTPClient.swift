@@ -355,8 +355,7 @@ public final class FTPClient: RemoteFileSystem {
             if mdtm.code == 213, let stamp = try? FTPTimestamp(parsing: FTPControlConnection.text(mdtm)) {
                 modified = UInt32(clamping: stamp.secondsSinceEpoch)
             }
-            return SFTPFileAttributes(
-                size: value, permissions: 0o100644, accessModificationTime: modified.map { ($0, $0) })
+            return .withUnknownPermissionBits(typeBits: 0o100000, size: value, modificationTime: modified)
         }
         let cwd = try await connection.execute("CWD \(argument)")
         if cwd.code / 100 == 2 {
@@ -365,31 +364,28 @@ public final class FTPClient: RemoteFileSystem {
             } else {
                 connection.markBroken()
             }
-            return SFTPFileAttributes(permissions: 0o040755)
+            return .withUnknownPermissionBits(typeBits: 0o040000)
         }
         let refusal = size.code / 100 == 5 ? size : cwd
         throw FTPClientError.refused(command: "SIZE", path: path, code: refusal.code, text: FTPControlConnection.text(refusal))
     }
 
-    /// SFTP attributes for a listed entry: the type bits always; permissions where the server
-    /// listed them (else 644 for files, 755 for directories).
+    /// SFTP attributes for a listed entry: the type bits always; the permission bits where the
+    /// server listed them, else marked unknown (never made up).
     static func attributes(_ entry: FTPRemoteEntry) -> SFTPFileAttributes {
         let typeBits: UInt32
-        var defaultPermissions: UInt32 = 0o644
         switch entry.kind {
         case .file: typeBits = 0o100000
-        case .directory:
-            typeBits = 0o040000
-            defaultPermissions = 0o755
-        case .symlink:
-            typeBits = 0o120000
-            defaultPermissions = 0o777
+        case .directory: typeBits = 0o040000
+        case .symlink: typeBits = 0o120000
         case .other: typeBits = 0o010000
         }
         let time = entry.modificationTime.map { UInt32(clamping: $0) }
+        guard let permissions = entry.permissions else {
+            return .withUnknownPermissionBits(typeBits: typeBits, size: entry.size, modificationTime: time)
+        }
         return SFTPFileAttributes(
-            size: entry.size, permissions: typeBits | ((entry.permissions ?? defaultPermissions) & 0o7777),
-            accessModificationTime: time.map { ($0, $0) })
+            size: entry.size, permissions: typeBits | (permissions & 0o7777), accessModificationTime: time.map { ($0, $0) })
     }
 
     /// The first run of hex digits in a reply's text (of `length` digits when non-zero; of at least

@@ -170,6 +170,10 @@ final class FTPControlConnection: Sendable {
         let feat = try await self.execute("FEAT", deadline: deadline)
         if feat.code == 211 { features = FTPFeatures(featReplyLines: feat.lines) }
         if features.utf8 { _ = try await self.execute("OPTS UTF8 ON", deadline: deadline) }
+        if let selection = features.machineListingFactsToSelect {
+            // pyftpdlib, for one, lists unix.mode only when asked.
+            _ = try await self.execute("OPTS MLST \(selection)", deadline: deadline)
+        }
         let type = try await self.execute("TYPE I", deadline: deadline)
         guard type.code / 100 == 2 else {
             throw FTPClientError.refused(command: "TYPE I", path: nil, code: type.code, text: Self.text(type))

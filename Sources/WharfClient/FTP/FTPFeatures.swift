@@ -23,6 +23,23 @@ struct FTPFeatures: Sendable, Hashable {
     var restartStream: Bool { self.parameters["REST"]?.uppercased().contains("STREAM") ?? false }
     var setModificationTime: Bool { self.offers("MFMT") }
 
+    /// The MLSx facts the client reads, as an `OPTS MLST` argument, when the server offers some of
+    /// them without selecting them by default (no `*`); nil when nothing needs asking for.
+    var machineListingFactsToSelect: String? {
+        guard let list = self.parameters["MLST"] else { return nil }
+        let wanted = ["type", "size", "modify", "unix.mode", "perm"]
+        var offered: [String: Bool] = [:]  // fact -> selected by default
+        for item in list.split(separator: ";") {
+            let fact = item.trimmingCharacters(in: " ")
+            guard !fact.isEmpty else { continue }
+            let selected = fact.hasSuffix("*")
+            offered[(selected ? String(fact.dropLast()) : fact).lowercased()] = selected
+        }
+        let available = wanted.filter { offered[$0] != nil }
+        guard available.contains(where: { offered[$0] == false }) else { return nil }
+        return available.map { $0 + ";" }.joined()
+    }
+
     /// The algorithms of `HASH` (draft-bryan-ftpext-hash): `SHA-256*;SHA-1;MD5`, the starred one
     /// selected. Names as the server writes them.
     var hashAlgorithms: (all: [String], selected: String?) {
