@@ -184,6 +184,15 @@ public final class LocalFile: LocalSink, LocalSource, Sendable {
         return nest(buffers.startIndex)
     }
 
+    /// A second descriptor of the file (close-on-exec), for `sendfile` through a `FileRegion`:
+    /// owned by the caller.
+    func duplicateDescriptor() throws -> CInt {
+        try self.checkOpen()
+        let copy = fcntl(self.descriptor, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw LocalFileError(path: self.path, operation: "dup", errno: errno) }
+        return copy
+    }
+
     /// The file's current size.
     public func size() async throws -> UInt64 {
         try self.checkOpen()

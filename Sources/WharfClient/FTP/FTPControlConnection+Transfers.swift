@@ -40,12 +40,29 @@ extension FTPControlConnection {
             var sent: UInt64 = 0
             var writes: [(EventLoopFuture<Void>, UInt64)] = []
             var position = offset
+            // Plain data from a local file: sendfile(2) through NIO's FileRegion, as vsftpd sends; the
+            // bytes never enter user space. With TLS they must, to be encrypted.
+            let regionFile = self.tls == nil ? source as? LocalFile : nil
+            let regionHandle = try regionFile.map { NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try $0.duplicateDescriptor()) }
+            defer { try? regionHandle?.close() }
+            let regionEnd = try await regionFile?.size()
             while true {
                 try Task.checkCancellation()
-                let block = try await source.read(at: position, length: Self.uploadBlockSize)
-                guard block.readableBytes > 0 else { break }
-                position += UInt64(block.readableBytes)
-                writes.append((channel.writeAndFlush(block), UInt64(block.readableBytes)))
+                let write: EventLoopFuture<Void>
+                let count: UInt64
+                if let regionHandle, let regionEnd {
+                    guard position < regionEnd else { break }
+                    count = min(UInt64(Self.uploadBlockSize), regionEnd - position)
+                    let region = FileRegion(fileHandle: regionHandle, readerIndex: Int(position), endIndex: Int(position + count))
+                    write = channel.writeAndFlush(region)
+                } else {
+                    let block = try await source.read(at: position, length: Self.uploadBlockSize)
+                    guard block.readableBytes > 0 else { break }
+                    count = UInt64(block.readableBytes)
+                    write = channel.writeAndFlush(block)
+                }
+                position += count
+                writes.append((write, count))
                 if writes.count >= Self.uploadWritesInFlight {
                     let (write, count) = writes.removeFirst()
                     try await self.awaitWrite(write, reader: reader)
