@@ -96,9 +96,12 @@ PEER_SPECS = {
 PEERS = [p for p in PEER_SPECS if p != "pyftpdlib-dos-ftp"]
 LISTING_PEERS = list(PEER_SPECS)
 TLS_PEERS = [p for p in PEERS if PEER_SPECS[p].scheme in TLS_SCHEMES]
-# The 100 MiB and 1,000-file cases: one of each server family, TLS where it has it.
-BIG_PEERS = ["vsftpd-ftpes", "wharf-ftpes"]
-TREE_PEERS = ["vsftpd-ftpes", "pyftpdlib-listonly-ftp", "wharf-ftpes"]
+# The 100 MiB and 1,000-file cases: every server the issue names, each way it is reached
+# (vsftpd over explicit TLS, pyftpdlib plain and TLS, wharf serve over ftp://, ftpes://, ftps://),
+# and the LIST-only server for the tree.
+BIG_PEERS = ["vsftpd-ftpes", "pyftpdlib-ftp", "pyftpdlib-ftpes", "wharf-ftp", "wharf-ftpes", "wharf-ftps"]
+TREE_PEERS = ["vsftpd-ftpes", "pyftpdlib-ftp", "pyftpdlib-ftpes", "pyftpdlib-listonly-ftp", "wharf-ftp", "wharf-ftpes",
+              "wharf-ftps"]
 ACTIVE_PEERS = ["vsftpd-ftpes", "pyftpdlib-ftp", "pyftpdlib-ftpes", "wharf-ftp", "wharf-ftpes"]
 
 
