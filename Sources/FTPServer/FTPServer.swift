@@ -155,23 +155,27 @@ public final class FTPServer: Sendable {
             on: channel.eventLoop, idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime
         ) { timeout in continuation.yield(.timedOut(timeout)) }
         defer { timer.cancel() }
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                do {
-                    try await connection.asyncChannel.executeThenClose { inbound in
-                        for try await input in inbound {
-                            await credits.acquire()
-                            continuation.yield(.input(input))
+        // The session and its reader run on the control connection's event loop: each command then
+        // costs no hop to the cooperative pool and back (see EventLoopTaskExecutor).
+        await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: channel.eventLoop)) {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    do {
+                        try await connection.asyncChannel.executeThenClose { inbound in
+                            for try await input in inbound {
+                                await credits.acquire()
+                                continuation.yield(.input(input))
+                            }
                         }
+                    } catch {
+                        sessionLogger.debug("control connection read failed: \(error)")
                     }
-                } catch {
-                    sessionLogger.debug("control connection read failed: \(error)")
+                    continuation.yield(.inputEnded)
                 }
-                continuation.yield(.inputEnded)
+                await session.run(events: events)
+                connection.control.close()
+                group.cancelAll()
             }
-            await session.run(events: events)
-            connection.control.close()
-            group.cancelAll()
         }
         continuation.finish()
         logger.info(

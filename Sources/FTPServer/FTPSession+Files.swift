@@ -131,25 +131,39 @@ extension FTPSession {
         _ = try await self.regularFileAttributes(path)
         let algorithm = self.features.selectedHash
         let file = try await self.onStorage(path) { try await $0.openFile(at: path, options: .read, permissions: nil) }
-        var sha256 = SHA256()
-        var sha1 = Insecure.SHA1()
-        var offset: UInt64 = 0
-        do {
-            while true {
-                let chunk = try await file.read(at: offset, length: self.configuration.transferChunkSize)
-                if chunk.readableBytes == 0 { break }
-                offset += UInt64(chunk.readableBytes)
-                chunk.withUnsafeReadableBytes { bytes in
-                    if algorithm == "SHA-1" { sha1.update(bufferPointer: bytes) } else { sha256.update(bufferPointer: bytes) }
-                }
+        let chunkSize = self.configuration.transferChunkSize
+        let digest: String
+        let offset: UInt64
+        do throws(StorageError) {
+            // Hashing is CPU work: off the event loop the session runs on.
+            (digest, offset) = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                () async throws(StorageError) -> (String, UInt64) in
+                try await Self.digest(of: file, algorithm: algorithm, chunkSize: chunkSize)
             }
             try await file.close()
         } catch {
             try? await file.close()
             throw .storage(error, path: path)
         }
-        let digest = algorithm == "SHA-1" ? hexadecimal(sha1.finalize()) : hexadecimal(sha256.finalize())
         return .reply(213, "\(algorithm) 0-\(offset) \(digest) \(argument)")
+    }
+
+    /// The hex digest of a whole file and its length.
+    private static func digest(
+        of file: any StorageFile, algorithm: String, chunkSize: Int
+    ) async throws(StorageError) -> (String, UInt64) {
+        var sha256 = SHA256()
+        var sha1 = Insecure.SHA1()
+        var offset: UInt64 = 0
+        while true {
+            let chunk = try await file.read(at: offset, length: chunkSize)
+            if chunk.readableBytes == 0 { break }
+            offset += UInt64(chunk.readableBytes)
+            chunk.withUnsafeReadableBytes { bytes in
+                if algorithm == "SHA-1" { sha1.update(bufferPointer: bytes) } else { sha256.update(bufferPointer: bytes) }
+            }
+        }
+        return (algorithm == "SHA-1" ? hexadecimal(sha1.finalize()) : hexadecimal(sha256.finalize()), offset)
     }
 
     func machineListSingle(_ argument: String) async throws(FTPFailure) -> CommandResult {

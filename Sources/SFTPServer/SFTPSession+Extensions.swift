@@ -140,7 +140,10 @@ extension SFTPSession {
             openedHere = true
         }
         do {
-            let hashes = try await self.hash(file: file, algorithm: algorithm, start: start, length: length, blockSize: blockSize)
+            // Hashing is CPU work: off the event loop the session may be running on.
+            let hashes = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try await self.hash(file: file, algorithm: algorithm, start: start, length: length, blockSize: blockSize)
+            }
             if openedHere { try await file.close() }
             var payload = ByteBuffer()
             payload.writeSFTPString("check-file")

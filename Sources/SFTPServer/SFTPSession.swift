@@ -71,10 +71,17 @@ public final class SFTPSession: Sendable {
             await turnstile.wait(for: turn)
             do {
                 if case .data(let id, let data) = response {
-                    // The file's bytes go out as they were read, behind their own small header,
-                    // instead of being copied into one packet buffer. Both sends are in this turn.
-                    try await send(Self.dataHeader(id: id, length: data.readableBytes))
-                    try await send(data)
+                    var header = Self.dataHeader(id: id, length: data.readableBytes)
+                    if data.readableBytes <= Self.copiedDataLength {
+                        // Small reads (small files): one send, so one SSH packet and one write.
+                        header.writeImmutableBuffer(data)
+                        try await send(header)
+                    } else {
+                        // The file's bytes go out as they were read, behind their own small
+                        // header, instead of being copied into one buffer. Both sends are in this turn.
+                        try await send(header)
+                        try await send(data)
+                    }
                 } else {
                     try await send(Self.encode(response))
                 }
@@ -205,10 +212,14 @@ public final class SFTPSession: Sendable {
         return buffer
     }
 
+    /// DATA payloads up to this size are copied behind their header: a copy of a few KiB costs
+    /// less than a second SSH packet (and a second write to the socket) for the header alone.
+    static let copiedDataLength = 32 * 1024
+
     /// The framing of a DATA reply up to its payload: length, type, id, and the payload's length.
     static func dataHeader(id: UInt32, length: Int) -> ByteBuffer {
         var header = ByteBuffer()
-        header.reserveCapacity(13)
+        header.reserveCapacity(13 + (length <= copiedDataLength ? length : 0))
         header.writeInteger(UInt32(1 + 4 + 4 + length))
         header.writeInteger(SFTPPacketType.data.rawValue)
         header.writeInteger(id)

@@ -243,8 +243,12 @@ public final class SSHServer: Sendable {
                 var exitStatus = 0
                 let writer = ChannelReplyWriter(channel: channel)
                 do {
-                    try await sftp.run(packets: inbound) { reply in try await writer.send(reply) }
-                    try await writer.drain()
+                    // The session runs on the channel's event loop: it receives from and writes to
+                    // that loop, so each request then costs no hop to the cooperative pool and back.
+                    try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: channel.eventLoop)) {
+                        try await sftp.run(packets: inbound) { reply in try await writer.send(reply) }
+                        try await writer.drain()
+                    }
                 } catch {
                     logger.debug("session ended: \(error)")
                     exitStatus = 1

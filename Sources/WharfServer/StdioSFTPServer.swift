@@ -60,8 +60,11 @@ public enum StdioSFTPServer {
             try await channel.executeThenClose { inbound, _ in
                 // The last write is awaited, so everything is on the pipe before we close it.
                 let writer = ChannelReplyWriter(channel: raw)
-                try await session.run(packets: inbound) { reply in try await writer.send(reply) }
-                try await writer.drain()
+                // On the pipe's event loop, as the SSH transport's sessions run (see EventLoopTaskExecutor).
+                try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: raw.eventLoop)) {
+                    try await session.run(packets: inbound) { reply in try await writer.send(reply) }
+                    try await writer.drain()
+                }
                 throw StdioSessionFinished()
             }
         } catch is StdioSessionFinished {
