@@ -13,6 +13,11 @@ public struct FTPReply: Hashable, Sendable, CustomStringConvertible {
         precondition((100...699).contains(code), "FTP reply code \(code) is not three digits from 1yz to 6yz")
         var split: [String] = []
         for line in lines {
+            // Most lines hold neither CR nor LF: skip the (costly) generic replacing.
+            if !line.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
+                split.append(line)
+                continue
+            }
             let normalized = line.replacing("\r\n", with: "\n")
             for part in normalized.split(separator: "\n", omittingEmptySubsequences: false) {
                 split.append(String(part).replacing("\r", with: "\r\0"))

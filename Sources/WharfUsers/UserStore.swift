@@ -40,13 +40,21 @@ public final class UserStore: Sendable {
     }
 
     public func user(named name: String) throws(UserStoreError) -> UserRecord? {
-        try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM user WHERE name = ?", arguments: [name]) else {
-                return nil
+        // Every login asks, so this skips what `read` adds per call (a transaction and the
+        // query_only pragma, each compiled again) and compiles its two queries once. Without the
+        // transaction a concurrent `wharf user` change may fall between the two reads: the login
+        // then sees part of it an instant early, as it would see all of it an instant later.
+        do {
+            return try queue.inDatabase { db in
+                let user = try db.cachedStatement(sql: "SELECT * FROM user WHERE name = ?")
+                guard let row = try Row.fetchOne(user, arguments: [name]) else {
+                    return nil
+                }
+                let keys = try db.cachedStatement(sql: "SELECT * FROM authorized_key WHERE user_name = ? ORDER BY id")
+                return try Self.record(row, keys: try Row.fetchAll(keys, arguments: [name]))
             }
-            let keys = try Row.fetchAll(
-                db, sql: "SELECT * FROM authorized_key WHERE user_name = ? ORDER BY id", arguments: [name])
-            return try Self.record(row, keys: keys)
+        } catch {
+            throw Self.storeError(error)
         }
     }
 
