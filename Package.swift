@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "WharfClient",
             dependencies: [
-                "SFTPProtocol", "FTPProtocol", "WharfTLS",
+                "SFTPProtocol", "FTPProtocol", "WharfTLS", "WharfCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

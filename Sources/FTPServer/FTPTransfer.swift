@@ -229,7 +229,12 @@ struct FTPTransferRunner: Sendable {
     ) async -> FTPTransferResult {
         var offset = start
         var translator = ASCIITranslator()
-        var staging = channel.channel.allocator.buffer(capacity: self.chunkSize)
+        // The received buffers are written as they came, several per vectored write, instead of
+        // being copied into one staging buffer first. A batch is written once it holds a chunk, or
+        // once its buffers take twice that in memory (a slow sender's small reads in large buffers).
+        var pending: [ByteBuffer] = []
+        var pendingBytes = 0
+        var heldBytes = 0
         let chunkSize = self.chunkSize
         let ascii = self.ascii
         let control = self.control
@@ -239,11 +244,15 @@ struct FTPTransferRunner: Sendable {
                 for try await var buffer in inbound {
                     control.count(buffer.readableBytes)
                     if ascii { buffer = translator.fromNetwork(buffer) }
-                    staging.writeBuffer(&buffer)
-                    if staging.readableBytes >= chunkSize {
-                        try await file.write(staging, at: offset)
-                        offset += UInt64(staging.readableBytes)
-                        staging.clear()
+                    pendingBytes += buffer.readableBytes
+                    heldBytes += buffer.capacity
+                    pending.append(buffer)
+                    if pendingBytes >= chunkSize || heldBytes >= 2 * chunkSize {
+                        try await file.write(contentsOf: pending, at: offset)
+                        offset += UInt64(pendingBytes)
+                        pending.removeAll(keepingCapacity: true)
+                        pendingBytes = 0
+                        heldBytes = 0
                     }
                 }
             }
@@ -251,9 +260,12 @@ struct FTPTransferRunner: Sendable {
             // no end of file.
             if control.stall.isSet { return .stalled }
             if control.isAborted { return .aborted }
-            if ascii, var last = translator.finishFromNetwork() { staging.writeBuffer(&last) }
-            if staging.readableBytes > 0 {
-                try await file.write(staging, at: offset)
+            if ascii, let last = translator.finishFromNetwork() {
+                pendingBytes += last.readableBytes
+                pending.append(last)
+            }
+            if pendingBytes > 0 {
+                try await file.write(contentsOf: pending, at: offset)
             }
         } catch let error as StorageError {
             FTPDataChannel.closeAbruptly(channel.channel)

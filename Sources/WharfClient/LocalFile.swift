@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+import WharfCore
 
 #if canImport(Glibc)
 import Glibc
@@ -137,51 +138,10 @@ public final class LocalFile: LocalSink, LocalSource, Sendable {
         try self.checkOpen()
         let (fd, path) = (self.descriptor, self.path)
         try await self.pool.runIfActive { () throws in
-            var pending = buffers.filter { $0.readableBytes > 0 }[...]
-            var position = offset
-            while !pending.isEmpty {
-                let slice = pending.prefix(Self.maximumVectors)
-                let written = Self.writeVectors(fd, slice, at: position)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw LocalFileError(path: path, operation: "write", errno: errno)
-                }
-                position += UInt64(written)
-                // Drop what was written, keeping a partly written buffer's rest.
-                var remaining = written
-                while remaining > 0, var first = pending.first {
-                    let take = min(remaining, first.readableBytes)
-                    first.moveReaderIndex(forwardBy: take)
-                    remaining -= take
-                    if first.readableBytes == 0 {
-                        pending.removeFirst()
-                    } else {
-                        pending[pending.startIndex] = first
-                    }
-                }
+            if let failure = VectoredWrite.write(buffers, to: fd, at: offset) {
+                throw LocalFileError(path: path, operation: "write", errno: failure)
             }
         }
-    }
-
-    /// Linux's IOV_MAX (UIO_MAXIOV): buffers per pwritev.
-    private static let maximumVectors = 1024
-
-    private static func writeVectors(_ fd: CInt, _ buffers: ArraySlice<ByteBuffer>, at offset: UInt64) -> Int {
-        // Each buffer's bytes stay valid while its closure runs: nest them, then call pwritev innermost.
-        var vectors: [iovec] = []
-        vectors.reserveCapacity(buffers.count)
-        func nest(_ index: ArraySlice<ByteBuffer>.Index) -> Int {
-            guard index < buffers.endIndex else {
-                return vectors.withUnsafeBufferPointer { pointer in
-                    Int(pwritev(fd, pointer.baseAddress, Int32(pointer.count), off_t(clamping: offset)))
-                }
-            }
-            return buffers[index].withUnsafeReadableBytes { bytes in
-                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
-                return nest(buffers.index(after: index))
-            }
-        }
-        return nest(buffers.startIndex)
     }
 
     /// A second descriptor of the file (close-on-exec), for `sendfile` through a `FileRegion`:

@@ -25,11 +25,27 @@ public protocol StorageFile: AnyObject, Sendable {
     /// Reads up to `length` bytes; an empty buffer means end of file.
     func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer
     func write(_ data: ByteBuffer, at offset: UInt64) async throws(StorageError)
+    /// Writes the buffers one after another from `offset`, as one write where the storage can.
+    func write(contentsOf buffers: [ByteBuffer], at offset: UInt64) async throws(StorageError)
     func attributes() async throws(StorageError) -> FileAttributes
     func setAttributes(_ changes: AttributeChanges) async throws(StorageError)
     func synchronize() async throws(StorageError)
     func fileSystemStatistics() async throws(StorageError) -> FileSystemStatistics
     func close() async throws(StorageError)
+}
+
+extension StorageFile {
+    /// Joins the buffers and writes them in one call: for storages without a vectored write.
+    public func write(contentsOf buffers: [ByteBuffer], at offset: UInt64) async throws(StorageError) {
+        guard buffers.count > 1 else {
+            if let only = buffers.first { try await self.write(only, at: offset) }
+            return
+        }
+        var joined = ByteBuffer()
+        joined.reserveCapacity(buffers.reduce(0) { $0 + $1.readableBytes })
+        for buffer in buffers { joined.writeImmutableBuffer(buffer) }
+        try await self.write(joined, at: offset)
+    }
 }
 
 /// An open directory listing, read in batches.

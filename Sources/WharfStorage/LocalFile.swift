@@ -94,31 +94,22 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
     }
 
     func write(_ data: ByteBuffer, at offset: UInt64) async throws(StorageError) {
+        try await self.write(contentsOf: [data], at: offset)
+    }
+
+    /// One `pwritev` per call (`writev` for O_APPEND files), no copy to join the buffers.
+    func write(contentsOf buffers: [ByteBuffer], at offset: UInt64) async throws(StorageError) {
         // off_t is signed: an offset the kernel cannot represent is the client's error, not a trap.
-        let end = offset.addingReportingOverflow(UInt64(data.readableBytes))
+        let length = buffers.reduce(0) { $0 + UInt64($1.readableBytes) }
+        let end = offset.addingReportingOverflow(length)
         guard !end.overflow, end.partialValue <= UInt64(Int64.max) else {
             throw StorageError(errno: EFBIG)
         }
         let appends = self.appends
         try await self.onPool { descriptor throws(StorageError) in
-            var written = 0
-            let total = data.readableBytes
-            let failure: Int32? = data.withUnsafeReadableBytes { pointer in
-                while written < total {
-                    let remaining = UnsafeRawBufferPointer(rebasing: pointer[written...])
-                    let result =
-                        appends
-                        ? Glibc.write(descriptor, remaining.baseAddress, remaining.count)
-                        : pwrite(descriptor, remaining.baseAddress, remaining.count, off_t(offset) + off_t(written))
-                    if result < 0 {
-                        if errno == EINTR { continue }
-                        return errno
-                    }
-                    written += result
-                }
-                return nil
+            if let failure = VectoredWrite.write(buffers, to: descriptor, at: appends ? nil : offset) {
+                throw POSIX.fail(failure)
             }
-            if let failure { throw POSIX.fail(failure) }
         }
         // `end` was checked against Int64.max above.
         var current = self.sizeHint.load(ordering: .relaxed)
