@@ -18,10 +18,17 @@ public final class ChannelReplyWriter: Sendable {
         self.channel = channel
     }
 
-    public func send(_ reply: ByteBuffer) async throws {
-        let size = reply.readableBytes
+    /// Writes `reply` and then `payload` with one flush: one system call for both where the
+    /// transport can (a pipe, a socket), instead of a small write for a DATA header alone.
+    public func send(_ reply: ByteBuffer, _ payload: ByteBuffer? = nil) async throws {
+        let size = reply.readableBytes + (payload?.readableBytes ?? 0)
         let promise = self.channel.eventLoop.makePromise(of: Void.self)
-        self.channel.writeAndFlush(reply, promise: promise)
+        if let payload {
+            self.channel.write(reply, promise: nil)
+            self.channel.writeAndFlush(payload, promise: promise)
+        } else {
+            self.channel.writeAndFlush(reply, promise: promise)
+        }
         let write = promise.futureResult
         self.lastWrite.withLock { $0 = write }
         if size >= Self.awaitedSize || !self.channel.isWritable {

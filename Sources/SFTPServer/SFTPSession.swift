@@ -11,9 +11,10 @@ import WharfCore
 /// requests on overlapping ranges of one file, and every other request, are also executed in
 /// order, as draft-ietf-secsh-filexfer-02 section 6.1 requires.
 public final class SFTPSession: Sendable {
-    /// Writes bytes to the client's stream. A reply may take more than one call (a DATA reply's
-    /// header, then the file's bytes); calls come one at a time, in order.
-    public typealias Send = @Sendable (ByteBuffer) async throws -> Void
+    /// Writes one reply to the client's stream: `reply`, then, for a large DATA reply, the file's
+    /// bytes as they were read (`payload`), which the transport should send in the same write.
+    /// Calls come one at a time, in order.
+    public typealias Send = @Sendable (_ reply: ByteBuffer, _ payload: ByteBuffer?) async throws -> Void
 
     let storage: any Storage
     let configuration: SFTPSessionConfiguration
@@ -73,17 +74,16 @@ public final class SFTPSession: Sendable {
                 if case .data(let id, let data) = response {
                     var header = Self.dataHeader(id: id, length: data.readableBytes)
                     if data.readableBytes <= Self.copiedDataLength {
-                        // Small reads (small files): one send, so one SSH packet and one write.
+                        // Small reads (small files): one buffer, so one SSH packet.
                         header.writeImmutableBuffer(data)
-                        try await send(header)
+                        try await send(header, nil)
                     } else {
                         // The file's bytes go out as they were read, behind their own small
-                        // header, instead of being copied into one buffer. Both sends are in this turn.
-                        try await send(header)
-                        try await send(data)
+                        // header, instead of being copied into one buffer.
+                        try await send(header, data)
                     }
                 } else {
-                    try await send(Self.encode(response))
+                    try await send(Self.encode(response), nil)
                 }
             } catch {
                 turnstile.finish(turn)

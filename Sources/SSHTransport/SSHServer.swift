@@ -246,7 +246,7 @@ public final class SSHServer: Sendable {
                     // The session runs on the channel's event loop: it receives from and writes to
                     // that loop, so each request then costs no hop to the cooperative pool and back.
                     try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: channel.eventLoop)) {
-                        try await sftp.run(packets: inbound) { reply in try await writer.send(reply) }
+                        try await sftp.run(packets: inbound) { reply, payload in try await writer.send(reply, payload) }
                         try await writer.drain()
                     }
                 } catch {

@@ -1,3 +1,4 @@
+import CSystemShims
 import Logging
 import NIOCore
 import NIOPosix
@@ -19,6 +20,9 @@ public enum StdioSFTPServer {
         public init() {}
     }
 
+    /// The capacity asked for stdin's and stdout's pipes.
+    static let pipeCapacity: Int32 = 256 * 1024
+
     public static func run(options: Options, logger: Logger) async throws {
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
@@ -39,6 +43,11 @@ public enum StdioSFTPServer {
         configuration.allowedRequests = options.allowedRequests
         configuration.userName = options.userName
         let frameLimit = configuration.maximumPacketLength
+        // sshd's pipes hold 64 KiB, so a 256 KiB DATA reply or WRITE request crosses in four turns,
+        // each a wake-up of sshd and of us. Larger pipes where the kernel allows it (not a pipe, or
+        // over the user's pipe memory: left as they are).
+        _ = wharf_set_pipe_size(0, Self.pipeCapacity)
+        _ = wharf_set_pipe_size(1, Self.pipeCapacity)
 
         let channel = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -62,7 +71,7 @@ public enum StdioSFTPServer {
                 let writer = ChannelReplyWriter(channel: raw)
                 // On the pipe's event loop, as the SSH transport's sessions run (see EventLoopTaskExecutor).
                 try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: raw.eventLoop)) {
-                    try await session.run(packets: inbound) { reply in try await writer.send(reply) }
+                    try await session.run(packets: inbound) { reply, payload in try await writer.send(reply, payload) }
                     try await writer.drain()
                 }
                 throw StdioSessionFinished()

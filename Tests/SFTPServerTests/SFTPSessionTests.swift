@@ -144,12 +144,14 @@ enum Harness {
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // The session writes a byte stream (a DATA reply may be two sends): split it.
+                // The session writes a byte stream (a DATA reply may come as two buffers): split it.
                 let stream = SFTPPacketSplitter()
-                try await session.run(packets: packetsStream) { bytes in
-                    for reply in try stream.feed(bytes) {
-                        replies.append(reply)
-                        replyInput.yield()
+                try await session.run(packets: packetsStream) { bytes, payload in
+                    for part in [bytes, payload].compactMap({ $0 }) {
+                        for reply in try stream.feed(part) {
+                            replies.append(reply)
+                            replyInput.yield()
+                        }
                     }
                 }
                 replyInput.finish()

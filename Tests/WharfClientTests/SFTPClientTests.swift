@@ -428,11 +428,14 @@ enum Loopback {
             while let packet = try decoder.decode(buffer: &bytes) { toServerInput.yield(packet) }
             #expect(bytes.readableBytes == 0, "the client sent part of a packet")
         }
-        // The session writes a byte stream (a DATA reply's header and payload may be two sends),
+        // The session writes a byte stream (a DATA reply's header and payload come as two buffers),
         // so split it into packets as a transport's frame decoder does.
         let reassembly = SFTPPacketSplitter()
-        let sessionSend: @Sendable (ByteBuffer) async throws -> Void = { bytes in
+        let sessionSend: SFTPSession.Send = { bytes, payload in
             for packet in try reassembly.feed(bytes) { deliver(packet) }
+            if let payload {
+                for packet in try reassembly.feed(payload) { deliver(packet) }
+            }
         }
 
         try await withThrowingTaskGroup(of: Void.self) { group in

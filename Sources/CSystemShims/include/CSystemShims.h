@@ -18,4 +18,23 @@ static inline int wharf_set_mmap_threshold(int bytes) {
 }
 #endif
 
+#if defined(__linux__)
+#include <fcntl.h>
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#endif
+
+/// Sets a pipe's capacity (Linux's F_SETPIPE_SZ); returns the new capacity, or -1 (not a pipe,
+/// or over the user's pipe memory limit).
+static inline int wharf_set_pipe_size(int fd, int bytes) {
+    return fcntl(fd, F_SETPIPE_SZ, bytes);
+}
+#else
+static inline int wharf_set_pipe_size(int fd, int bytes) {
+    (void)fd;
+    (void)bytes;
+    return -1;
+}
+#endif
+
 #endif
