@@ -204,7 +204,9 @@ extension FTPSession {
         }
         let events = self.events
         let started = ContinuousClock.now
-        let task = Task {
+        // Not on the control connection's event loop, where the session runs: a transfer's loop
+        // would then share that thread with the data connection's I/O whenever both are on it.
+        let task = Task(executorPreference: globalConcurrentExecutor) {
             let result = await finish(await runner.run())
             let outcome = FTPTransferOutcome(result: result, bytes: control.bytesTransferred, duration: .now - started)
             events.yield(.transferFinished(outcome))
