@@ -68,26 +68,28 @@ func clientContext(_ trust: TLSClientConfiguration.Trust, maximumVersion: TLSCli
         }
     }
 
-    @Test func verifiesAnIPAddressAgainstTheCertificate() async throws {
-        let certificates = try await TestCertificates.make()
-        let context = try clientContext(.caFile(certificates.certificate))
-        try await withSServer(certificates) { port, _ in
-            try await withEventLoopGroup { group in
-                let connection = try await TLSTestConnection.connect(
-                    group: group, port: port, context: context, serverHostname: "127.0.0.1")
-                _ = try await connection.handshake.get()
-                try await connection.channel.close()
+    /// Which of `TestCertificates`' files a client trusts.
+    enum TrustedFile: Sendable {
+        case certificate, bundle
+
+        func path(in certificates: TestCertificates) -> String {
+            switch self {
+            case .certificate: return certificates.certificate
+            case .bundle: return certificates.bundle
             }
         }
     }
 
-    @Test func caFileWithSeveralCertificates() async throws {
+    /// An IP address is checked against the certificate's IP SAN; a CA file may hold several
+    /// certificates, the server's among them.
+    @Test(arguments: zip([TrustedFile.certificate, .bundle], ["127.0.0.1", "localhost"]))
+    func handshakeSucceedsAgainstATrustedCertificate(trusting file: TrustedFile, name: String) async throws {
         let certificates = try await TestCertificates.make()
-        let context = try clientContext(.caFile(certificates.bundle))
+        let context = try clientContext(.caFile(file.path(in: certificates)))
         try await withSServer(certificates) { port, _ in
             try await withEventLoopGroup { group in
                 let connection = try await TLSTestConnection.connect(
-                    group: group, port: port, context: context, serverHostname: "localhost")
+                    group: group, port: port, context: context, serverHostname: name)
                 _ = try await connection.handshake.get()
                 try await connection.channel.close()
             }
