@@ -193,6 +193,7 @@ let package = Package(
             dependencies: [
                 "FTPServer", "FTPProtocol", "WharfCore", "WharfStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

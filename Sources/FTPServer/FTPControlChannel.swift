@@ -37,7 +37,7 @@ struct FTPControlChannel: Sendable {
         }.get()
     }
 
-    /// Starts closing; the reader task, which owns the channel, sees its end. Not awaited: over TLS
+    /// Starts closing; the session sees the end through its input handler. Not awaited: over TLS
     /// a close waits for the client's close_notify, which a client gone silent never sends.
     func close() {
         self.channel.close(promise: nil)

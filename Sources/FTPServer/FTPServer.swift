@@ -94,8 +94,12 @@ public final class FTPServer: Sendable {
     // MARK: - Per connection
 
     struct Connection: Sendable {
-        let asyncChannel: NIOAsyncChannel<FTPControlInput, Never>
         let control: FTPControlChannel
+        /// The session's events: lines and the connection's end come from the pipeline's
+        /// `FTPControlInputHandler`, timers and transfers add theirs.
+        let events: AsyncStream<FTPSessionEvent>
+        let eventSink: AsyncStream<FTPSessionEvent>.Continuation
+        let credits: FTPInputCredits
         let address: String
         let peer: String
         let admitted: Bool
@@ -118,9 +122,14 @@ public final class FTPServer: Sendable {
             maximumLineLength: self.configuration.maximumLineLength, epoch: self.configuration.implicitTLS ? 1 : 0)
         try operations.addHandler(lineHandler)
         try operations.addHandler(FTPControlErrorHandler(logger: self.logger, peer: peer))
-        let asyncChannel = try NIOAsyncChannel<FTPControlInput, Never>(wrappingChannelSynchronously: channel)
+        let (events, eventSink) = AsyncStream.makeStream(of: FTPSessionEvent.self)
+        let inputHandler = FTPControlInputHandler(events: eventSink, credits: FTPInputCredits.readAhead)
+        try operations.addHandler(inputHandler)
         let control = FTPControlChannel(channel: channel, lineHandler: NIOLoopBound(lineHandler, eventLoop: channel.eventLoop))
-        return Connection(asyncChannel: asyncChannel, control: control, address: address, peer: peer, admitted: admitted)
+        return Connection(
+            control: control, events: events, eventSink: eventSink,
+            credits: FTPInputCredits(handler: NIOLoopBound(inputHandler, eventLoop: channel.eventLoop)),
+            address: address, peer: peer, admitted: admitted)
     }
 
     private func serve(_ connection: Connection) async {
@@ -129,6 +138,7 @@ public final class FTPServer: Sendable {
             self.logger.warning("refused FTP connection from \(connection.peer): too many connections")
             try? await connection.control.send(FTPReply(code: 421, "Too many connections; try again later."))
             connection.control.close()
+            connection.eventSink.finish()
             return
         }
         let token = self.live.insert(channel)
@@ -138,45 +148,28 @@ public final class FTPServer: Sendable {
         logger.info("FTP connection from \(connection.peer)\(self.configuration.implicitTLS ? " (implicit TLS)" : "")")
         let started = ContinuousClock.now
 
-        let (events, continuation) = AsyncStream.makeStream(of: FTPSessionEvent.self)
+        let (events, continuation) = (connection.events, connection.eventSink)
         let registration = self.sessions.register(continuation)
         defer { self.sessions.unregister(registration) }
         if self.acceptLoop.isStopping { continuation.yield(.shutdown) }
 
-        let credits = FTPInputCredits(16)
+        let credits = connection.credits
         let activity = FTPActivity()
         let session = FTPSession(
             environment: self.environment, control: connection.control, events: continuation, credits: credits,
             activity: activity, tlsActive: self.configuration.implicitTLS, epoch: self.configuration.implicitTLS ? 1 : 0,
             logger: logger)
         let configuration = self.configuration
-        let sessionLogger = logger
         let timer = activity.startTimer(
             on: channel.eventLoop, idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime
         ) { timeout in continuation.yield(.timedOut(timeout)) }
         defer { timer.cancel() }
-        // The session and its reader run on the control connection's event loop: each command then
-        // costs no hop to the cooperative pool and back (see EventLoopTaskExecutor).
+        // The session runs on the control connection's event loop, where its lines arrive: a
+        // command then costs no hop to the cooperative pool and back (see EventLoopTaskExecutor).
         await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: channel.eventLoop)) {
-            await withDiscardingTaskGroup { group in
-                group.addTask {
-                    do {
-                        try await connection.asyncChannel.executeThenClose { inbound in
-                            for try await input in inbound {
-                                await credits.acquire()
-                                continuation.yield(.input(input))
-                            }
-                        }
-                    } catch {
-                        sessionLogger.debug("control connection read failed: \(error)")
-                    }
-                    continuation.yield(.inputEnded)
-                }
-                await session.run(events: events)
-                connection.control.close()
-                group.cancelAll()
-            }
+            await session.run(events: events)
         }
+        connection.control.close()
         continuation.finish()
         logger.info(
             "FTP connection from \(connection.peer) closed after \((ContinuousClock.now - started).logDescription)")

@@ -1,53 +1,25 @@
 import NIOCore
 import Synchronization
 
-/// Bounds how many control lines are read ahead of the session: the reader takes a credit per
-/// line and the session gives it back once the line is handled. A client that floods commands
-/// (for instance during a transfer) stops being read instead of growing a queue without bound.
+/// The session's side of `FTPControlInputHandler`'s credits: `release()` gives back the credit of
+/// a handled line, from any thread.
 final class FTPInputCredits: Sendable {
-    private struct State {
-        var available: Int
-        var waiter: CheckedContinuation<Void, Never>?
-    }
+    /// Lines read ahead of the session at most.
+    static let readAhead = 16
 
-    private let state: Mutex<State>
+    private let handler: NIOLoopBound<FTPControlInputHandler>
 
-    init(_ count: Int) {
-        self.state = Mutex(State(available: count, waiter: nil))
-    }
-
-    /// Waits for a credit; returns early (without one) when the task is cancelled.
-    func acquire() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = self.state.withLock { state -> Bool in
-                    if state.available > 0 || Task.isCancelled {
-                        state.available -= 1
-                        return true
-                    }
-                    state.waiter = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume()
-        }
+    init(handler: NIOLoopBound<FTPControlInputHandler>) {
+        self.handler = handler
     }
 
     func release() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.available += 1
-            guard let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            state.available -= 1
-            return waiter
+        let handler = self.handler
+        if handler.eventLoop.inEventLoop {
+            handler.value.grantCredit()
+        } else {
+            handler.eventLoop.execute { handler.value.grantCredit() }
         }
-        waiter?.resume()
     }
 }
 

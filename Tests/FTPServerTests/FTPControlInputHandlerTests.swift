@@ -1,0 +1,73 @@
+import FTPProtocol
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import FTPServer
+
+@Suite("Control lines into the session")
+struct FTPControlInputHandlerTests {
+    /// Counts the reads that get past the handler under test, toward the socket.
+    final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = NIOAny
+        var reads = 0
+
+        func read(context: ChannelHandlerContext) {
+            self.reads += 1
+            context.read()
+        }
+    }
+
+    static func line(_ text: String) -> FTPControlInput {
+        FTPControlInput(event: .line(ByteBuffer(string: text)), epoch: 0)
+    }
+
+    @Test func holdsReadsWithoutCreditsAndDeliversLinesInOrder() async throws {
+        let (events, sink) = AsyncStream.makeStream(of: FTPSessionEvent.self)
+        let handler = FTPControlInputHandler(events: sink, credits: 2)
+        let counter = ReadCounter()
+        let channel = EmbeddedChannel(handlers: [counter, handler])
+        channel.read()
+        #expect(counter.reads == 1)
+        try channel.writeInbound(Self.line("USER a"))
+        try channel.writeInbound(Self.line("PASS b"))
+        channel.read()
+        #expect(counter.reads == 1, "no credit left: the read is held")
+        handler.grantCredit()
+        #expect(counter.reads == 2, "a credit back lets the held read go")
+        channel.read()
+        #expect(counter.reads == 3)
+        try channel.writeInbound(Self.line("PWD"))
+        channel.read()
+        #expect(counter.reads == 3)
+        _ = try? channel.finish()
+
+        var seen: [String] = []
+        for await event in events {
+            switch event {
+            case .input(let input):
+                if case .line(let bytes) = input.event { seen.append(String(buffer: bytes)) }
+            case .inputEnded:
+                seen.append("end")
+            default:
+                Issue.record("unexpected event \(event)")
+            }
+            if seen.last == "end" { break }
+        }
+        #expect(seen == ["USER a", "PASS b", "PWD", "end"])
+    }
+
+    @Test func theEndIsReportedOnce() async throws {
+        let (events, sink) = AsyncStream.makeStream(of: FTPSessionEvent.self)
+        let handler = FTPControlInputHandler(events: sink, credits: 1)
+        let channel = EmbeddedChannel(handlers: [handler])
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 21)).get()
+        try await channel.close().get()  // channelInactive, then the handler is removed
+        sink.finish()
+        var ends = 0
+        for await event in events {
+            if case .inputEnded = event { ends += 1 }
+        }
+        #expect(ends == 1)
+    }
+}
