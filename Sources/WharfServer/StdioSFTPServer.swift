@@ -44,8 +44,11 @@ public enum StdioSFTPServer {
         configuration.userName = options.userName
         let frameLimit = configuration.maximumPacketLength
         // sshd's pipes hold 64 KiB, so a 256 KiB DATA reply or WRITE request crosses in four turns,
-        // each a wake-up of sshd and of us. Larger pipes where the kernel allows it (not a pipe, or
-        // over the user's pipe memory: left as they are).
+        // each a wake-up of sshd and of us. Larger pipes where the kernel allows it; not a pipe, or
+        // refused: left as they are. The pages count against the user's pipe memory
+        // (fs.pipe-user-pages-soft, 64 MiB by default): at 512 KiB a session, a user with more than
+        // about 120 sessions at once reaches it, and the kernel then gives that user's new pipes a
+        // single page until sessions end. Root is not counted.
         _ = wharf_set_pipe_size(0, Self.pipeCapacity)
         _ = wharf_set_pipe_size(1, Self.pipeCapacity)
 
