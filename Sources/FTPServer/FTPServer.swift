@@ -75,7 +75,10 @@ public final class FTPServer: Sendable {
                     try self.setUpConnection(channel)
                 }
             }
-        try await self.acceptLoop.run(serverChannel, logger: self.logger, onBound: onBound) { connection in
+        // Each session starts on its control connection's event loop and stays there.
+        try await self.acceptLoop.run(
+            serverChannel, logger: self.logger, onBound: onBound, executor: { $0.executor }
+        ) { connection in
             await self.serve(connection)
         }
     }
@@ -100,6 +103,8 @@ public final class FTPServer: Sendable {
         let events: AsyncStream<FTPSessionEvent>
         let eventSink: AsyncStream<FTPSessionEvent>.Continuation
         let credits: FTPInputCredits
+        /// The control connection's event loop, where the session runs.
+        let executor: EventLoopTaskExecutor
         let address: String
         let peer: String
         let admitted: Bool
@@ -129,6 +134,7 @@ public final class FTPServer: Sendable {
         return Connection(
             control: control, events: events, eventSink: eventSink,
             credits: FTPInputCredits(handler: NIOLoopBound(inputHandler, eventLoop: channel.eventLoop)),
+            executor: EventLoopTaskExecutor(eventLoop: channel.eventLoop),
             address: address, peer: peer, admitted: admitted)
     }
 
@@ -166,7 +172,7 @@ public final class FTPServer: Sendable {
         defer { timer.cancel() }
         // The session runs on the control connection's event loop, where its lines arrive: a
         // command then costs no hop to the cooperative pool and back (see EventLoopTaskExecutor).
-        await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: channel.eventLoop)) {
+        await withTaskExecutorPreference(connection.executor) {
             await session.run(events: events)
         }
         connection.control.close()

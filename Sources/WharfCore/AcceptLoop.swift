@@ -18,9 +18,13 @@ public final class AcceptLoop: Sendable {
 
     public var isStopping: Bool { self.stopping.load(ordering: .acquiring) }
 
+    /// `executor` names where a connection's task should run from its first job (for instance its
+    /// channel's event loop, see `EventLoopTaskExecutor`); nil: the global executor.
     public func run<Connection: Sendable>(
         _ serverChannel: NIOAsyncChannel<Connection, Never>, logger: Logger,
-        onBound: @Sendable (SocketAddress) -> Void, serve: @escaping @Sendable (Connection) async -> Void
+        onBound: @Sendable (SocketAddress) -> Void,
+        executor: @Sendable (Connection) -> (any TaskExecutor)? = { _ in nil },
+        serve: @escaping @Sendable (Connection) async -> Void
     ) async throws {
         if let address = serverChannel.channel.localAddress {
             self.boundAddress.withLock { $0 = address }
@@ -32,7 +36,7 @@ public final class AcceptLoop: Sendable {
             do {
                 try await serverChannel.executeThenClose { inbound in
                     for try await connection in inbound {
-                        group.addTask { await serve(connection) }
+                        group.addTask(executorPreference: executor(connection)) { await serve(connection) }
                     }
                 }
             } catch where self.isStopping {
