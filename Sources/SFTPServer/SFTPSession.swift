@@ -58,6 +58,9 @@ public final class SFTPSession: Sendable {
         var range: Range<UInt64>
         var writes: Bool
 
+        /// The bytes a READ will hold until its reply leaves; 0 for a WRITE (its data is already here).
+        var readLength: Int { self.writes ? 0 : Int(clamping: self.range.upperBound - self.range.lowerBound) }
+
         func conflicts(with other: InFlightRequest) -> Bool {
             (self.writes || other.writes) && self.handle == other.handle && self.range.overlaps(other.range)
         }
@@ -123,6 +126,9 @@ public final class SFTPSession: Sendable {
                     // Wait while the request would overtake a conflicting one, or too many are running.
                     while inFlight.count >= self.configuration.maximumConcurrentRequests
                         || inFlight.values.contains(where: { $0.conflicts(with: concurrent) })
+                        || (!concurrent.writes && !inFlight.isEmpty
+                            && inFlight.values.reduce(concurrent.readLength, { $0 + $1.readLength })
+                                > self.configuration.maximumReadAheadBytes)
                     {
                         guard let done = try await group.next() else {
                             inFlight.removeAll()

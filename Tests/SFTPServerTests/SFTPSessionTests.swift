@@ -94,6 +94,46 @@ struct SFTPSessionTests {
         #expect(replies[4].getInteger(at: replies[4].readerIndex, as: UInt8.self) == SFTPPacketType.attrs.rawValue)
     }
 
+    @Test func readsAheadOfTheirRepliesStayInsideTheWindow() async throws {
+        var configuration = SFTPSessionConfiguration()
+        configuration.maximumReadAheadBytes = 64 * 1024
+        let events = Recorder<String>()
+        let chunk = 16 * 1024
+        let content = (0..<(40 * chunk)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let replies = try await Harness.run(
+            configuration: configuration, record: { _, event in events.append(event) }, readDelay: .milliseconds(20)
+        ) { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.open(id: 1, path: "/f", flags: [.read, .write, .create, .truncate]))
+        } then: { packets, replies in
+            let handle = try replies.handle(id: 1)
+            packets.append(Packet.write(id: 2, handle: handle, offset: 0, data: ByteBuffer(bytes: content)))
+            for index in 0..<40 {
+                packets.append(Packet.read(id: UInt32(100 + index), handle: handle, offset: UInt64(index * chunk), length: UInt32(chunk)))
+            }
+        }
+        // Every DATA reply, in order, with the file's bytes.
+        var received: [UInt8] = []
+        for var reply in replies.dropFirst(3) {
+            #expect(reply.readInteger(as: UInt8.self) == SFTPPacketType.data.rawValue)
+            _ = reply.readInteger(as: UInt32.self)
+            received += reply.readSFTPStringBuffer().map { Array($0.readableBytesView) } ?? []
+        }
+        #expect(received.count == content.count)
+        let sameBytes = received == content  // not in #expect: a failure would diff 640 KiB
+        #expect(sameBytes)
+        // At most 64 KiB / 16 KiB reads were running at once, and they did run side by side.
+        var running = 0
+        var most = 0
+        for event in events.values {
+            if event == "read started" { running += 1 }
+            if event == "read ended" { running -= 1 }
+            most = max(most, running)
+        }
+        #expect(most <= 4)
+        #expect(most >= 2)
+    }
+
     @Test func aRequestBeforeInitEndsTheSession() async throws {
         await #expect(throws: (any Error).self) {
             _ = try await Harness.run { packets in
@@ -119,6 +159,7 @@ enum Harness {
         configuration: SFTPSessionConfiguration = .init(),
         record: (@Sendable (String, String) -> Void)? = nil,
         exitHook: (@Sendable () async -> Void)? = nil,
+        readDelay: Duration? = nil,
         _ first: (inout [ByteBuffer]) throws -> Void,
         then: ((inout [ByteBuffer], [ByteBuffer]) throws -> Void)? = nil
     ) async throws -> [ByteBuffer] {
@@ -130,7 +171,7 @@ enum Harness {
         defer { pool.shutdownGracefully { _ in } }
 
         var storage: any Storage = try LocalStorage(jailedAt: root, pool: pool)
-        if let record { storage = RecordingStorage(base: storage, record: record) }
+        if let record { storage = RecordingStorage(base: storage, record: record, readDelay: readDelay) }
         let session = SFTPSession(
             storage: storage, configuration: configuration, logger: Logger(label: "test"), exitHook: exitHook)
         let (packetsStream, input) = AsyncStream.makeStream(of: ByteBuffer.self)
@@ -173,10 +214,12 @@ enum Harness {
     }
 }
 
-/// Wraps a storage to record when files are closed.
+/// Wraps a storage to record when files are closed and when reads start and end (reads may be
+/// slowed by `readDelay`, to make them overlap).
 struct RecordingStorage: Storage {
     let base: any Storage
     let record: @Sendable (String, String) -> Void
+    var readDelay: Duration? = nil
 
     var startDirectory: String { self.base.startDirectory }
     var isReadOnly: Bool { self.base.isReadOnly }
@@ -189,7 +232,9 @@ struct RecordingStorage: Storage {
         try await self.base.setAttributes(at: path, changes, followingSymlinks: followingSymlinks)
     }
     func openFile(at path: String, options: OpenOptions, permissions: UInt32?) async throws(StorageError) -> any StorageFile {
-        RecordingFile(base: try await self.base.openFile(at: path, options: options, permissions: permissions), record: self.record)
+        RecordingFile(
+            base: try await self.base.openFile(at: path, options: options, permissions: permissions), record: self.record,
+            readDelay: self.readDelay)
     }
     func openDirectory(at path: String) async throws(StorageError) -> any StorageDirectory {
         try await self.base.openDirectory(at: path)
@@ -221,12 +266,19 @@ struct RecordingStorage: Storage {
 final class RecordingFile: StorageFile {
     let base: any StorageFile
     let record: @Sendable (String, String) -> Void
-    init(base: any StorageFile, record: @escaping @Sendable (String, String) -> Void) {
+    let readDelay: Duration?
+    init(base: any StorageFile, record: @escaping @Sendable (String, String) -> Void, readDelay: Duration?) {
         self.base = base
         self.record = record
+        self.readDelay = readDelay
     }
     var path: String { self.base.path }
-    func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer { try await self.base.read(at: offset, length: length) }
+    func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {
+        self.record("", "read started")
+        defer { self.record("", "read ended") }
+        if let readDelay { try? await Task.sleep(for: readDelay) }
+        return try await self.base.read(at: offset, length: length)
+    }
     func write(_ data: ByteBuffer, at offset: UInt64) async throws(StorageError) { try await self.base.write(data, at: offset) }
     func attributes() async throws(StorageError) -> FileAttributes { try await self.base.attributes() }
     func setAttributes(_ changes: AttributeChanges) async throws(StorageError) { try await self.base.setAttributes(changes) }
