@@ -25,22 +25,28 @@ extension FTPSession {
             if self.loggedIn != nil { return .reply(503, "Already logged in.") }
             return .reply(503, "Send USER first.")
         }
-        let user: AuthenticatedUser?
-        if Self.anonymousNames.contains(name.lowercased()), let root = self.configuration.anonymousRoot {
-            user = AuthenticatedUser(name: "anonymous", home: root, readOnly: true)
-        } else {
-            let authenticator = self.environment.authenticator
-            user = try? await self.environment.pool.runIfActive {
-                authenticator.authenticate(username: name, password: password)
+        let anonymousRoot = Self.anonymousNames.contains(name.lowercased()) ? self.configuration.anonymousRoot : nil
+        let authenticator = self.environment.authenticator
+        let makeStorage = self.environment.makeStorage
+        // The user database and the home directory are file I/O: one trip to the thread pool for both.
+        let checked = try? await self.environment.pool.runIfActive { () -> (AuthenticatedUser, Result<any Storage, any Error>)? in
+            let user: AuthenticatedUser
+            if let anonymousRoot {
+                user = AuthenticatedUser(name: "anonymous", home: anonymousRoot, readOnly: true)
+            } else {
+                guard let known = authenticator.authenticate(username: name, password: password) else { return nil }
+                user = known
             }
+            return (user, Result { try makeStorage(user) })
         }
-        guard let user else {
+        guard let (user, opened) = checked ?? nil else {
             return await self.loginFailed(name)
         }
         let storage: any Storage
-        do {
-            storage = try self.environment.makeStorage(user)
-        } catch {
+        switch opened {
+        case .success(let opened):
+            storage = opened
+        case .failure(let error):
             self.logger.error("cannot open home \(user.home) for \(user.name): \(error)")
             self.login = .awaitingUser
             return .reply(530, "Cannot open your home directory.")

@@ -80,7 +80,11 @@ public final class SSHServer: Sendable {
                     try self.setUpConnection(channel)
                 }
             }
-        try await self.acceptLoop.run(serverChannel, logger: self.logger, onBound: onBound) { connection in
+        // A connection's task waits for its sessions on its channel's event loop, where they open.
+        try await self.acceptLoop.run(
+            serverChannel, logger: self.logger, onBound: onBound,
+            executor: { EventLoopTaskExecutor(eventLoop: $0.channel.eventLoop) }
+        ) { connection in
             await self.serve(connection)
         }
     }
@@ -217,7 +221,9 @@ public final class SSHServer: Sendable {
         logger[metadataKey: "peer"] = "\(connection.peer)"
         let storage: any Storage
         do {
-            storage = try self.makeStorage(user)
+            // Preparing the home directory is file I/O: off the event loop this session runs on.
+            let makeStorage = self.makeStorage
+            storage = try await self.pool.runIfActive { try makeStorage(user) }
         } catch {
             logger.error("cannot open home \(user.home) for \(user.name): \(error)")
             try? await session.channel.channel.close()

@@ -32,16 +32,24 @@ public final class AcceptLoop: Sendable {
         }
         self.listener.withLock { $0 = serverChannel.channel }
         if self.isStopping { serverChannel.channel.close(promise: nil) }
-        try await withThrowingDiscardingTaskGroup { group in
-            do {
-                try await serverChannel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask(executorPreference: executor(connection)) { await serve(connection) }
+        // The loop waits on the listener's event loop, where accepted connections are handed over:
+        // on the global executor, every connection would wake a pool thread before its own task.
+        let listenerLoop = EventLoopTaskExecutor(eventLoop: serverChannel.channel.eventLoop)
+        try await withTaskExecutorPreference(listenerLoop) {
+            try await withThrowingDiscardingTaskGroup { group in
+                do {
+                    try await serverChannel.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            // Not inheriting the listener's loop: nil means the global executor.
+                            group.addTask(executorPreference: executor(connection) ?? globalConcurrentExecutor) {
+                                await serve(connection)
+                            }
+                        }
                     }
+                } catch where self.isStopping {
+                    // Closing the listener ends the accept loop with an error; the connections go on.
+                    logger.debug("listener closed: \(error)")
                 }
-            } catch where self.isStopping {
-                // Closing the listener ends the accept loop with an error; the connections go on.
-                logger.debug("listener closed: \(error)")
             }
         }
     }
