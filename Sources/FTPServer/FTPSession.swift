@@ -121,6 +121,19 @@ final class FTPSession {
 
     // MARK: - The loop
 
+    /// Handles a command in a child task and waits for it. A task keeps the memory its deepest call
+    /// chain needed until it ends (Swift's task allocator holds on to its slabs), so a session that
+    /// handled its commands itself would hold, for as long as it stays connected, the stack of the
+    /// deepest command it ever ran (the login's trip to the user database, a listing): most of an
+    /// idle session's memory. The child's memory goes when the command is done.
+    private func handleInChildTask(_ input: FTPControlInput) async -> Flow {
+        let session = SuspendedOwner(session: self)
+        return await withTaskGroup(of: Flow.self) { group in
+            group.addTask { await session.session.handle(input) }
+            return await group.next() ?? .close
+        }
+    }
+
     func run(events: AsyncStream<FTPSessionEvent>) async {
         guard await self.send(220, self.configuration.greeting) else { return }
         loop: for await event in events {
@@ -131,7 +144,7 @@ final class FTPSession {
                 if self.transfer != nil {
                     flow = await self.handleDuringTransfer(input)
                 } else {
-                    flow = await self.handle(input)
+                    flow = await self.handleInChildTask(input)
                     self.credits.release()
                 }
                 if flow == .close { break loop }
@@ -254,4 +267,10 @@ final class FTPSession {
         }
         return .proceed
     }
+}
+
+/// Hands the session to the child task that handles one command. Safe because the owner (`run`)
+/// is suspended until that child ends: the session is never used by two tasks at once.
+private struct SuspendedOwner: @unchecked Sendable {
+    let session: FTPSession
 }
