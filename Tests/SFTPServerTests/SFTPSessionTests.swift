@@ -134,6 +134,35 @@ struct SFTPSessionTests {
         #expect(most >= 2)
     }
 
+    @Test func aReadOnlyHandleIsAnsweredBeforeItsDescriptorCloses() async throws {
+        let events = Recorder<String>()
+        let closesSeenWithTheReplies = Mutex<Int?>(nil)
+        let replies = try await Harness.run(
+            record: { _, event in events.append(event) },
+            exitHook: { events.append("exit hook") },
+            closeDelay: .seconds(1)
+        ) { packets in
+            packets.append(Packet.initialize())
+            // Handles are numbered from 1: the writer's close is answered after the descriptor is
+            // closed, the reader's before.
+            packets.append(Packet.open(id: 1, path: "/f", flags: [.write, .create]))
+            packets.append(Packet.close(id: 2, handle: ByteBuffer(string: "1")))
+            packets.append(Packet.open(id: 3, path: "/f", flags: [.read]))
+            packets.append(Packet.close(id: 4, handle: ByteBuffer(string: "2")))
+        } then: { packets, _ in
+            closesSeenWithTheReplies.withLock { $0 = events.values.filter { $0.hasPrefix("close") }.count }
+            // The handle is gone at once.
+            packets.append(Packet.read(id: 5, handle: ByteBuffer(string: "2"), offset: 0, length: 10))
+        }
+        #expect(replies[2].statusCode == .ok)
+        #expect(replies[4].statusCode == .ok)
+        #expect(replies[5].statusCode == .failure)
+        #expect(closesSeenWithTheReplies.withLock { $0 } == 1)
+        // The session waited for the descriptor before its exit hook.
+        #expect(events.values.filter { $0.hasPrefix("close") }.count == 2)
+        #expect(events.values.last == "exit hook")
+    }
+
     @Test func aRequestBeforeInitEndsTheSession() async throws {
         await #expect(throws: (any Error).self) {
             _ = try await Harness.run { packets in
@@ -160,6 +189,7 @@ enum Harness {
         record: (@Sendable (String, String) -> Void)? = nil,
         exitHook: (@Sendable () async -> Void)? = nil,
         readDelay: Duration? = nil,
+        closeDelay: Duration? = nil,
         _ first: (inout [ByteBuffer]) throws -> Void,
         then: ((inout [ByteBuffer], [ByteBuffer]) throws -> Void)? = nil
     ) async throws -> [ByteBuffer] {
@@ -171,7 +201,9 @@ enum Harness {
         defer { pool.shutdownGracefully { _ in } }
 
         var storage: any Storage = try LocalStorage(jailedAt: root, pool: pool)
-        if let record { storage = RecordingStorage(base: storage, record: record, readDelay: readDelay) }
+        if let record {
+            storage = RecordingStorage(base: storage, record: record, readDelay: readDelay, closeDelay: closeDelay)
+        }
         let session = SFTPSession(
             storage: storage, configuration: configuration, logger: Logger(label: "test"), exitHook: exitHook)
         let (packetsStream, input) = AsyncStream.makeStream(of: ByteBuffer.self)
@@ -214,12 +246,13 @@ enum Harness {
     }
 }
 
-/// Wraps a storage to record when files are closed and when reads start and end (reads may be
-/// slowed by `readDelay`, to make them overlap).
+/// Wraps a storage to record when files are closed and when reads start and end (reads and
+/// closes may be slowed, to make them overlap or to see what waits for them).
 struct RecordingStorage: Storage {
     let base: any Storage
     let record: @Sendable (String, String) -> Void
     var readDelay: Duration? = nil
+    var closeDelay: Duration? = nil
 
     var startDirectory: String { self.base.startDirectory }
     var isReadOnly: Bool { self.base.isReadOnly }
@@ -234,7 +267,7 @@ struct RecordingStorage: Storage {
     func openFile(at path: String, options: OpenOptions, permissions: UInt32?) async throws(StorageError) -> any StorageFile {
         RecordingFile(
             base: try await self.base.openFile(at: path, options: options, permissions: permissions), record: self.record,
-            readDelay: self.readDelay)
+            readDelay: self.readDelay, closeDelay: self.closeDelay)
     }
     func openDirectory(at path: String) async throws(StorageError) -> any StorageDirectory {
         try await self.base.openDirectory(at: path)
@@ -267,10 +300,15 @@ final class RecordingFile: StorageFile {
     let base: any StorageFile
     let record: @Sendable (String, String) -> Void
     let readDelay: Duration?
-    init(base: any StorageFile, record: @escaping @Sendable (String, String) -> Void, readDelay: Duration?) {
+    let closeDelay: Duration?
+    init(
+        base: any StorageFile, record: @escaping @Sendable (String, String) -> Void, readDelay: Duration?,
+        closeDelay: Duration?
+    ) {
         self.base = base
         self.record = record
         self.readDelay = readDelay
+        self.closeDelay = closeDelay
     }
     var path: String { self.base.path }
     func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {
@@ -285,6 +323,7 @@ final class RecordingFile: StorageFile {
     func synchronize() async throws(StorageError) { try await self.base.synchronize() }
     func fileSystemStatistics() async throws(StorageError) -> FileSystemStatistics { try await self.base.fileSystemStatistics() }
     func close() async throws(StorageError) {
+        if let closeDelay { try? await Task.sleep(for: closeDelay) }
         try await self.base.close()
         self.record("", "close \(self.path)")
     }
