@@ -79,6 +79,8 @@ struct FTPTransferRunner: Sendable {
 
     /// Writes queued on the data channel before the next storage read waits for the oldest.
     private static let writesInFlight = 4
+    /// Bytes of a plain RETR brought into the page cache per trip to the thread pool.
+    private static let cachedWindow: UInt64 = 8 * 1024 * 1024
 
     func run() async -> FTPTransferResult {
         // The listener serves one connection; it closes when the transfer ends, not at accept,
@@ -176,8 +178,22 @@ struct FTPTransferRunner: Sendable {
         var offset = start
         var inFlight: [EventLoopFuture<Void>] = []
         do {
+            var cachedEnd = offset
             while offset < size, !self.control.isAborted {
                 let length = min(regionSize, size - offset)
+                if offset >= cachedEnd {
+                    // Into the page cache on the thread pool, while earlier regions are still
+                    // sending: sendfile on the event loop then copies from memory instead of waiting
+                    // on the disk. A window of regions per trip keeps the trips rare.
+                    let window = min(Self.cachedWindow, size - offset)
+                    do {
+                        try await file.cacheRange(at: offset, length: Int(window))
+                    } catch {
+                        FTPDataChannel.closeAbruptly(channel.channel)
+                        return .storageFailed(error)
+                    }
+                    cachedEnd = offset + window
+                }
                 let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + length))
                 let counted = Int(length)
                 let control = self.control

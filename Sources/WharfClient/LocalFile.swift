@@ -153,6 +153,18 @@ public final class LocalFile: LocalSink, LocalSource, Sendable {
         return copy
     }
 
+    /// Waits, on the thread pool, until `length` bytes from `offset` are in the page cache, so that
+    /// sendfile(2) from an event loop does not wait on the disk (see `PageCache`).
+    func cacheRange(at offset: UInt64, length: Int) async throws {
+        try self.checkOpen()
+        let (fd, path) = (self.descriptor, self.path)
+        try await self.pool.runIfActive { () throws in
+            if let failure = PageCache.makeResident(descriptor: fd, offset: offset, length: length) {
+                throw LocalFileError(path: path, operation: "read", errno: failure)
+            }
+        }
+    }
+
     /// The file's current size.
     public func size() async throws -> UInt64 {
         try self.checkOpen()

@@ -93,4 +93,7 @@ public protocol Storage: Sendable {
 public protocol DescriptorBackedFile: StorageFile {
     /// A duplicate of the file's descriptor; the caller owns it and must close it.
     func duplicateDescriptor() throws(StorageError) -> Int32
+    /// Waits, off the event loop, until `length` bytes from `offset` are in the page cache, so that
+    /// sendfile(2) from an event loop does not wait on the disk (see `PageCache`).
+    func cacheRange(at offset: UInt64, length: Int) async throws(StorageError)
 }

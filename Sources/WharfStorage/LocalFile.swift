@@ -54,6 +54,14 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         return copy
     }
 
+    func cacheRange(at offset: UInt64, length: Int) async throws(StorageError) {
+        try await self.onPool { descriptor throws(StorageError) in
+            if let failure = PageCache.makeResident(descriptor: descriptor, offset: offset, length: length) {
+                throw POSIX.fail(failure)
+            }
+        }
+    }
+
     func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {
         guard length > 0, offset <= UInt64(Int64.max) - UInt64(length) else { return ByteBuffer() }
         // Clients ask for up to 255 KiB per READ whatever the file's size; allocating that much for a

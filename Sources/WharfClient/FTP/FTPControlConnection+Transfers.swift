@@ -8,6 +8,8 @@ import WharfTLS
 extension FTPControlConnection {
     /// Bytes read from a local source per write to the data connection.
     static let uploadBlockSize = 1024 * 1024
+    /// Bytes of a plain upload brought into the page cache per trip to the thread pool.
+    static let cachedWindow = 8 * 1024 * 1024
     /// Writes queued on the data connection before waiting for the oldest.
     static let uploadWritesInFlight = 4
     /// The largest directory listing accepted.
@@ -46,13 +48,21 @@ extension FTPControlConnection {
             let regionHandle = try regionFile.map { NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try $0.duplicateDescriptor()) }
             defer { try? regionHandle?.close() }
             let regionEnd = try await regionFile?.size()
+            var cachedEnd = position
             while true {
                 try Task.checkCancellation()
                 let write: EventLoopFuture<Void>
                 let count: UInt64
-                if let regionHandle, let regionEnd {
+                if let regionFile, let regionHandle, let regionEnd {
                     guard position < regionEnd else { break }
                     count = min(UInt64(Self.uploadBlockSize), regionEnd - position)
+                    if position >= cachedEnd {
+                        // Cached on the thread pool first, a window of blocks per trip: sendfile on
+                        // the event loop must not wait on the disk.
+                        let window = min(UInt64(Self.cachedWindow), regionEnd - position)
+                        try await regionFile.cacheRange(at: position, length: Int(window))
+                        cachedEnd = position + window
+                    }
                     let region = FileRegion(fileHandle: regionHandle, readerIndex: Int(position), endIndex: Int(position + count))
                     write = channel.writeAndFlush(region)
                 } else {
