@@ -21,7 +21,10 @@ final class FTPPassiveListener: Sendable {
         self.accepted = accepted
     }
 
-    /// Binds on `host` to a port in `ports` (probed from a random start), or to any port.
+    /// Ports of the passive range tried per PASV before answering 425.
+    static let probes = 256
+
+    /// Binds on `host` to a port in `ports` (probed in random order), or to any port.
     /// With `tls` (PROT P at PASV time) the TLS handshake starts as soon as the client connects,
     /// as the client expects: curl handshakes on the data connection before it sends RETR and
     /// only polls the control connection meanwhile.
@@ -31,11 +34,12 @@ final class FTPPassiveListener: Sendable {
     ) async throws -> FTPPassiveListener {
         let candidates: [Int]
         if let ports {
-            // Probe from a random start so that concurrent sessions rarely collide; bounded so that
-            // a huge, busy range cannot stall a PASV reply.
-            let start = Int.random(in: ports)
-            let count = min(ports.count, 256)
-            candidates = (0..<count).map { ports.lowerBound + (start - ports.lowerBound + $0) % ports.count }
+            // Random order, bounded so that a huge, busy range cannot stall a PASV reply. Not a
+            // scan from a random start: ports in use then form runs (each PASV takes the first
+            // free port after a busy one), and with a few hundred transfers at once a run longer
+            // than the probe answered 425 although most of the range was free.
+            candidates = ports.count <= Self.probes
+                ? Array(ports).shuffled() : (0..<Self.probes).map { _ in Int.random(in: ports) }
         } else {
             candidates = [0]
         }
@@ -56,6 +60,9 @@ final class FTPPassiveListener: Sendable {
             do {
                 let server = try await ServerBootstrap(group: eventLoop)
                     .serverChannelOption(.backlog, value: 4)
+                    // A port whose last data connection is in TIME_WAIT is free to listen on again
+                    // (Linux still refuses a port another socket listens on or is connected from).
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     // The client's end of an upload must not close the channel before the gate opens.
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
                     .childChannelOption(.recvAllocator, value: FTPDataChannel.receiveAllocator)

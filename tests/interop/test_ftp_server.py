@@ -226,6 +226,36 @@ def test_passive_port_range(make_ftp_target):
         quit_quietly(c)
 
 
+def test_pasv_finds_the_free_ports_of_a_mostly_busy_range(make_ftp_target):
+    """With most of a large passive range taken (by other transfers, or by sockets of other
+    programs), PASV still finds a free port: 600 of 1,000 ports held as one block, 20 PASVs."""
+    from ftp_fixtures import free_port_range
+    lo, hi = free_port_range(1000)
+    held = []
+    try:
+        for port in range(lo, lo + 600):
+            s = socket.socket()
+            s.bind(("127.0.0.1", port))
+            s.listen(1)
+            held.append(s)
+        t = make_ftp_target(passive_ports=(lo, hi))
+        c = t.ftplib("plain")
+        try:
+            for _ in range(20):
+                _, port = parse_pasv(c.sendcmd("PASV"))
+                assert lo + 600 <= port <= hi, (port, lo, hi)
+            data = os.urandom(10_000)
+            c.storbinary("STOR /busy.bin", io.BytesIO(data))
+            buf = io.BytesIO()
+            c.retrbinary("RETR /busy.bin", buf.write)
+            assert buf.getvalue() == data
+        finally:
+            quit_quietly(c)
+    finally:
+        for s in held:
+            s.close()
+
+
 def test_public_host_in_the_pasv_reply(make_ftp_target):
     t = make_ftp_target(public_host="192.0.2.7")
     c = t.ftplib("plain")
