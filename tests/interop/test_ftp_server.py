@@ -206,6 +206,15 @@ def test_three_failed_logins_get_421_and_close(ftp_target):
 # --------------------------------------------------------------------------
 # data connection settings
 # --------------------------------------------------------------------------
+def assert_round_trip(c, path, size):
+    """STOR `size` random bytes to `path`, RETR them, and compare."""
+    data = os.urandom(size)
+    c.storbinary(f"STOR {path}", io.BytesIO(data))
+    buf = io.BytesIO()
+    c.retrbinary(f"RETR {path}", buf.write)
+    assert buf.getvalue() == data
+
+
 def test_passive_port_range(make_ftp_target):
     from ftp_fixtures import free_port_range
     lo, hi = free_port_range(10)
@@ -217,11 +226,7 @@ def test_passive_port_range(make_ftp_target):
             assert lo <= port <= hi, (port, lo, hi)
             port = parse_epsv(c.sendcmd("EPSV"))
             assert lo <= port <= hi, (port, lo, hi)
-        data = os.urandom(100_000)
-        c.storbinary("STOR /r.bin", io.BytesIO(data))
-        buf = io.BytesIO()
-        c.retrbinary("RETR /r.bin", buf.write)
-        assert buf.getvalue() == data
+        assert_round_trip(c, "/r.bin", 100_000)
     finally:
         quit_quietly(c)
 
@@ -244,11 +249,7 @@ def test_pasv_finds_the_free_ports_of_a_mostly_busy_range(make_ftp_target):
             for _ in range(20):
                 _, port = parse_pasv(c.sendcmd("PASV"))
                 assert lo + 600 <= port <= hi, (port, lo, hi)
-            data = os.urandom(10_000)
-            c.storbinary("STOR /busy.bin", io.BytesIO(data))
-            buf = io.BytesIO()
-            c.retrbinary("RETR /busy.bin", buf.write)
-            assert buf.getvalue() == data
+            assert_round_trip(c, "/busy.bin", 10_000)
         finally:
             quit_quietly(c)
     finally:
