@@ -144,27 +144,6 @@ public final class LocalFile: LocalSink, LocalSource, Sendable {
         }
     }
 
-    /// A second descriptor of the file (close-on-exec), for `sendfile` through a `FileRegion`:
-    /// owned by the caller.
-    func duplicateDescriptor() throws -> CInt {
-        try self.checkOpen()
-        let copy = fcntl(self.descriptor, F_DUPFD_CLOEXEC, 0)
-        guard copy >= 0 else { throw LocalFileError(path: self.path, operation: "dup", errno: errno) }
-        return copy
-    }
-
-    /// Waits, on the thread pool, until `length` bytes from `offset` are in the page cache, so that
-    /// sendfile(2) from an event loop does not wait on the disk (see `PageCache`).
-    func cacheRange(at offset: UInt64, length: Int) async throws {
-        try self.checkOpen()
-        let (fd, path) = (self.descriptor, self.path)
-        try await self.pool.runIfActive { () throws in
-            if let failure = PageCache.makeResident(descriptor: fd, offset: offset, length: length) {
-                throw LocalFileError(path: path, operation: "read", errno: failure)
-            }
-        }
-    }
-
     /// The file's current size.
     public func size() async throws -> UInt64 {
         try self.checkOpen()

@@ -8,8 +8,6 @@ import WharfTLS
 extension FTPControlConnection {
     /// Bytes read from a local source per write to the data connection.
     static let uploadBlockSize = 1024 * 1024
-    /// Bytes of a plain upload brought into the page cache per trip to the thread pool.
-    static let cachedWindow = 8 * 1024 * 1024
     /// Writes queued on the data connection before waiting for the oldest.
     static let uploadWritesInFlight = 4
     /// The largest directory listing accepted.
@@ -42,35 +40,16 @@ extension FTPControlConnection {
             var sent: UInt64 = 0
             var writes: [(EventLoopFuture<Void>, UInt64)] = []
             var position = offset
-            // Plain data from a local file: sendfile(2) through NIO's FileRegion, as vsftpd sends; the
-            // bytes never enter user space. With TLS they must, to be encrypted.
-            let regionFile = self.tls == nil ? source as? LocalFile : nil
-            let regionHandle = try regionFile.map { NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try $0.duplicateDescriptor()) }
-            defer { try? regionHandle?.close() }
-            let regionEnd = try await regionFile?.size()
-            var cachedEnd = position
+            // Read into memory and sent, plain or TLS, as curl and lftp send. Not sendfile(2): with
+            // it the receiver alone copies the bytes out of our page cache, cold in the CPU caches;
+            // with read+send our copy warms them and the two ends share the work. On loopback
+            // vsftpd took 0.9 s per GiB from sendfile and 0.7 s from read+send.
             while true {
                 try Task.checkCancellation()
-                let write: EventLoopFuture<Void>
-                let count: UInt64
-                if let regionFile, let regionHandle, let regionEnd {
-                    guard position < regionEnd else { break }
-                    count = min(UInt64(Self.uploadBlockSize), regionEnd - position)
-                    if position >= cachedEnd {
-                        // Cached on the thread pool first, a window of blocks per trip: sendfile on
-                        // the event loop must not wait on the disk.
-                        let window = min(UInt64(Self.cachedWindow), regionEnd - position)
-                        try await regionFile.cacheRange(at: position, length: Int(window))
-                        cachedEnd = position + window
-                    }
-                    let region = FileRegion(fileHandle: regionHandle, readerIndex: Int(position), endIndex: Int(position + count))
-                    write = channel.writeAndFlush(region)
-                } else {
-                    let block = try await source.read(at: position, length: Self.uploadBlockSize)
-                    guard block.readableBytes > 0 else { break }
-                    count = UInt64(block.readableBytes)
-                    write = channel.writeAndFlush(block)
-                }
+                let block = try await source.read(at: position, length: Self.uploadBlockSize)
+                guard block.readableBytes > 0 else { break }
+                let count = UInt64(block.readableBytes)
+                let write: EventLoopFuture<Void> = channel.writeAndFlush(block)
                 position += count
                 writes.append((write, count))
                 if writes.count >= Self.uploadWritesInFlight {
