@@ -138,47 +138,68 @@ public final class FTPServer: Sendable {
             address: address, peer: peer, admitted: admitted)
     }
 
+    /// A connection's task, from its greeting to its close. Its frame stays allocated for as long
+    /// as the session is connected (an idle one included), so what runs once, before and after,
+    /// is in synchronous helpers: their stacks come and go.
     private func serve(_ connection: Connection) async {
-        let channel = connection.control.channel
         guard connection.admitted else {
-            self.logger.warning("refused FTP connection from \(connection.peer): too many connections")
-            try? await connection.control.send(FTPReply(code: 421, "Too many connections; try again later."))
-            connection.control.close()
-            connection.eventSink.finish()
+            await self.refuse(connection)
             return
         }
-        let token = self.live.insert(channel)
-        defer { self.live.remove(token) }
+        let running = self.startSession(connection)
+        // The task already runs on the control connection's event loop (`executor:` in `run`),
+        // where its lines arrive: a command costs no hop to the cooperative pool and back.
+        await running.session.run(events: connection.events)
+        self.endSession(running, connection)
+    }
+
+    private func refuse(_ connection: Connection) async {
+        self.logger.warning("refused FTP connection from \(connection.peer): too many connections")
+        try? await connection.control.send(FTPReply(code: 421, "Too many connections; try again later."))
+        connection.control.close()
+        connection.eventSink.finish()
+    }
+
+    /// What a running session holds that its end must release.
+    private struct RunningSession {
+        let session: FTPSession
+        let timer: FTPSessionTimer
+        let liveToken: Int
+        let registration: Int
+        let started: ContinuousClock.Instant
+    }
+
+    private func startSession(_ connection: Connection) -> RunningSession {
+        let channel = connection.control.channel
+        let liveToken = self.live.insert(channel)
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(connection.peer)"
         logger.info("FTP connection from \(connection.peer)\(self.configuration.implicitTLS ? " (implicit TLS)" : "")")
-        let started = ContinuousClock.now
-
-        let (events, continuation) = (connection.events, connection.eventSink)
+        let continuation = connection.eventSink
         let registration = self.sessions.register(continuation)
-        defer { self.sessions.unregister(registration) }
         if self.acceptLoop.isStopping { continuation.yield(.shutdown) }
-
-        let credits = connection.credits
         let activity = FTPActivity()
         let session = FTPSession(
-            environment: self.environment, control: connection.control, events: continuation, credits: credits,
-            activity: activity, tlsActive: self.configuration.implicitTLS, epoch: self.configuration.implicitTLS ? 1 : 0,
-            logger: logger)
-        let configuration = self.configuration
+            environment: self.environment, control: connection.control, events: continuation,
+            credits: connection.credits, activity: activity, tlsActive: self.configuration.implicitTLS,
+            epoch: self.configuration.implicitTLS ? 1 : 0, logger: logger)
         let timer = activity.startTimer(
-            on: channel.eventLoop, idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime
+            on: channel.eventLoop, idle: self.configuration.idleTimeout, loginGrace: self.configuration.loginGraceTime
         ) { timeout in continuation.yield(.timedOut(timeout)) }
-        defer { timer.cancel() }
-        // The session runs on the control connection's event loop, where its lines arrive: a
-        // command then costs no hop to the cooperative pool and back (see EventLoopTaskExecutor).
-        await withTaskExecutorPreference(connection.executor) {
-            await session.run(events: events)
-        }
+        return RunningSession(
+            session: session, timer: timer, liveToken: liveToken, registration: registration, started: .now)
+    }
+
+    private func endSession(_ running: RunningSession, _ connection: Connection) {
         connection.control.close()
-        continuation.finish()
-        logger.info(
-            "FTP connection from \(connection.peer) closed after \((ContinuousClock.now - started).logDescription)")
+        connection.eventSink.finish()
+        // The session's logger (its metadata has the user once logged in): a second copy kept here
+        // would make the login's metadata change copy the logger's storage.
+        running.session.logger.info(
+            "FTP connection from \(connection.peer) closed after \((ContinuousClock.now - running.started).logDescription)")
+        running.timer.cancel()
+        self.sessions.unregister(running.registration)
+        self.live.remove(running.liveToken)
     }
 }
 

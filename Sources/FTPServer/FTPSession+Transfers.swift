@@ -217,6 +217,8 @@ extension FTPSession {
     }
 
     /// The final reply of a transfer, its log line, then ABOR's reply and any commands that waited.
+    /// Not inlined into the session's loop, whose frame an idle session keeps (see `run`).
+    @inline(never)
     func finishTransfer(_ outcome: FTPTransferOutcome) async -> Flow {
         guard let transfer = self.transfer else { return .proceed }
         _ = await transfer.task.value

@@ -5,13 +5,25 @@ import NIOPosix
 import NIOSSL
 import WharfCore
 
-/// What a session needs from its server; the same for every session of a listener.
-struct FTPSessionEnvironment: Sendable {
+/// What a session needs from its server; the same for every session of a listener, so shared by
+/// reference rather than copied into each (the configuration alone is a few hundred bytes).
+final class FTPSessionEnvironment: Sendable {
     let configuration: FTPServer.Configuration
     let tls: NIOSSLContext?
     let authenticator: any FTPUserAuthenticator
     let makeStorage: FTPServer.StorageFactory
     let pool: NIOThreadPool
+
+    init(
+        configuration: FTPServer.Configuration, tls: NIOSSLContext?, authenticator: any FTPUserAuthenticator,
+        makeStorage: @escaping FTPServer.StorageFactory, pool: NIOThreadPool
+    ) {
+        self.configuration = configuration
+        self.tls = tls
+        self.authenticator = authenticator
+        self.makeStorage = makeStorage
+        self.pool = pool
+    }
 }
 
 /// A logged-in user and what they see.
@@ -134,50 +146,82 @@ final class FTPSession {
         }
     }
 
+    /// Serves the session's events until it closes.
+    ///
+    /// An idle session's memory is mostly this task's: Swift's task allocator keeps, until the task
+    /// ends, the slabs of the deepest chain of async frames the task ever ran. So the loop's frame
+    /// holds little, each kind of event is handled in a function of its own that is not inlined
+    /// into it (a frame holds room for every case at once), and commands run in a child task.
     func run(events: AsyncStream<FTPSessionEvent>) async {
-        guard await self.send(220, self.configuration.greeting) else { return }
+        guard await self.greet() else { return }
         loop: for await event in events {
+            let flow: Flow
             switch event {
             case .input(let input):
-                self.activity.touch()
-                let flow: Flow
-                if self.transfer != nil {
-                    flow = await self.handleDuringTransfer(input)
-                } else {
-                    flow = await self.handleInChildTask(input)
-                    self.credits.release()
-                }
-                if flow == .close { break loop }
+                flow = await self.handle(input: input)
             case .inputEnded:
-                self.logger.debug("control connection closed by the client")
-                break loop
+                self.inputEnded()
+                flow = .close
             case .transferFinished(let result):
-                if await self.finishTransfer(result) == .close { break loop }
+                flow = await self.finishTransfer(result)
             case .timedOut(let timeout):
-                if self.transfer != nil { continue }
-                switch timeout {
-                case .idle:
-                    self.logger.notice("closing FTP session: idle for \(self.configuration.idleTimeout)")
-                    _ = await self.send(421, "Idle timeout (\(self.configuration.idleTimeout.components.seconds) s): closing control connection.")
-                case .loginGrace:
-                    self.logger.notice("closing FTP session: not logged in within the login grace time")
-                    _ = await self.send(421, "Login timeout: closing control connection.")
-                }
-                break loop
+                flow = await self.timedOut(timeout)
             case .shutdown:
-                if self.transfer != nil {
-                    self.closeAfterTransfer = .shutdown
-                } else {
-                    _ = await self.send(421, "Server shutting down: closing control connection.")
-                    break loop
-                }
+                flow = await self.shutDown()
             }
+            if flow == .close { break loop }
         }
         await self.cleanUp()
     }
 
+    @inline(never)
+    private func greet() async -> Bool {
+        await self.send(220, self.configuration.greeting)
+    }
+
+    @inline(never)
+    private func inputEnded() {
+        self.logger.debug("control connection closed by the client")
+    }
+
+    @inline(never)
+    private func handle(input: FTPControlInput) async -> Flow {
+        self.activity.touch()
+        if self.transfer != nil {
+            return await self.handleDuringTransfer(input)
+        }
+        let flow = await self.handleInChildTask(input)
+        self.credits.release()
+        return flow
+    }
+
+    @inline(never)
+    private func timedOut(_ timeout: FTPSessionTimeout) async -> Flow {
+        if self.transfer != nil { return .proceed }
+        switch timeout {
+        case .idle:
+            self.logger.notice("closing FTP session: idle for \(self.configuration.idleTimeout)")
+            _ = await self.send(421, "Idle timeout (\(self.configuration.idleTimeout.components.seconds) s): closing control connection.")
+        case .loginGrace:
+            self.logger.notice("closing FTP session: not logged in within the login grace time")
+            _ = await self.send(421, "Login timeout: closing control connection.")
+        }
+        return .close
+    }
+
+    @inline(never)
+    private func shutDown() async -> Flow {
+        if self.transfer != nil {
+            self.closeAfterTransfer = .shutdown
+            return .proceed
+        }
+        _ = await self.send(421, "Server shutting down: closing control connection.")
+        return .close
+    }
+
     /// Ends what the session owns: a running transfer is aborted and awaited (its files closed,
     /// a partial upload removed), a waiting passive listener closed.
+    @inline(never)
     private func cleanUp() async {
         if let transfer = self.transfer {
             transfer.control.abort()
@@ -241,6 +285,7 @@ final class FTPSession {
 
     /// During a transfer only ABOR, STAT, NOOP and QUIT are answered at once (RFC 959 §4.1.3);
     /// other commands wait, in order, until the transfer's final reply.
+    @inline(never)
     private func handleDuringTransfer(_ input: FTPControlInput) async -> Flow {
         guard input.epoch == self.epoch, case .line(let bytes) = input.event,
             let command = try? FTPCommandLine(parsing: bytes),
