@@ -67,12 +67,7 @@ struct ClientOptions: ParsableArguments {
     }
 
     func makeLogger() -> Logger {
-        let level: Logger.Level = self.verbose ? .debug : .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CommandLogging.bootstrapStandardError(level: self.verbose ? .debug : .warning)
         return Logger(label: "wharf")
     }
 

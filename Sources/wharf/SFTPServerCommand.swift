@@ -63,17 +63,16 @@ struct SFTPServerCommand: AsyncParsableCommand {
         }
         let level = Self.logLevel(self.level) ?? .error
         let facility = Self.facilityCode(self.facility) ?? LOG_AUTH
-        let toStderr = self.logToStderr
-        if !toStderr { SyslogLogHandler.open(facility: facility) }
-        LoggingSystem.bootstrap { label in
-            if toStderr {
-                var handler = StreamLogHandler.standardError(label: label)
+        if self.logToStderr {
+            CommandLogging.bootstrapStandardError(level: level)
+        } else {
+            CommandLogging.pinLocalTimeZone()  // syslog(3) stamps its lines with localtime_r too
+            SyslogLogHandler.open(facility: facility)
+            LoggingSystem.bootstrap { _ in
+                var handler = SyslogLogHandler()
                 handler.logLevel = level
                 return handler
             }
-            var handler = SyslogLogHandler()
-            handler.logLevel = level
-            return handler
         }
         let logger = Logger(label: "wharf-sftp-server")
 

@@ -120,12 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: self.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CommandLogging.bootstrapStandardError(level: Logger.Level(rawValue: self.logLevel) ?? .info)
         let logger = Logger(label: "wharf")
 
         var configuration = ServerConfiguration()
