@@ -40,18 +40,22 @@ public final class UserStore: Sendable {
     }
 
     public func user(named name: String) throws(UserStoreError) -> UserRecord? {
-        // Every login asks, so this skips what `read` adds per call (a transaction and the
-        // query_only pragma, each compiled again) and compiles its two queries once. Without the
-        // transaction a concurrent `wharf user` change may fall between the two reads: the login
-        // then sees part of it an instant early, as it would see all of it an instant later.
+        // Every login asks, so this is one compiled-once statement in one implicit read transaction
+        // (a consistent snapshot, and one round of SQLite's file locking): the user's row joined
+        // with their keys, one row per key or a single row with NULL key columns. `read` would add
+        // a transaction and the query_only pragma, each compiled again.
         do {
             return try queue.inDatabase { db in
-                let user = try db.cachedStatement(sql: "SELECT * FROM user WHERE name = ?")
-                guard let row = try Row.fetchOne(user, arguments: [name]) else {
-                    return nil
-                }
-                let keys = try db.cachedStatement(sql: "SELECT * FROM authorized_key WHERE user_name = ? ORDER BY id")
-                return try Self.record(row, keys: try Row.fetchAll(keys, arguments: [name]))
+                let statement = try db.cachedStatement(sql: """
+                    SELECT user.name, user.home, user.password_hash,
+                           authorized_key.algorithm, authorized_key.blob, authorized_key.comment
+                    FROM user LEFT JOIN authorized_key ON authorized_key.user_name = user.name
+                    WHERE user.name = ? ORDER BY authorized_key.id
+                    """)
+                let rows = try Row.fetchAll(statement, arguments: [name])
+                guard let first = rows.first else { return nil }
+                let keys = rows.filter { !$0.hasNull(atIndex: 3) }
+                return try Self.record(first, keys: keys)
             }
         } catch {
             throw Self.storeError(error)
