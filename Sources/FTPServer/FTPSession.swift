@@ -158,9 +158,9 @@ final class FTPSession {
             let flow: Flow
             switch event {
             case .input(let input):
-                flow = await self.handle(input: input)
+                flow = await self.handleInput(input)
             case .inputEnded:
-                self.inputEnded()
+                self.logClientClosed()
                 flow = .close
             case .transferFinished(let result):
                 flow = await self.finishTransfer(result)
@@ -180,12 +180,12 @@ final class FTPSession {
     }
 
     @inline(never)
-    private func inputEnded() {
+    private func logClientClosed() {
         self.logger.debug("control connection closed by the client")
     }
 
     @inline(never)
-    private func handle(input: FTPControlInput) async -> Flow {
+    private func handleInput(_ input: FTPControlInput) async -> Flow {
         self.activity.touch()
         if self.transfer != nil {
             return await self.handleDuringTransfer(input)
