@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "WharfStorage",
             dependencies: [
-                "WharfCore",
+                "WharfCore", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -68,7 +68,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // C calls the Swift Glibc module lacks (mallopt).
+        // C calls the Swift Glibc module lacks (mallopt, openat2, preadv2, statfs, sysinfo).
         .target(name: "CSystemShims"),
         // One FTP control connection and its data connections: the session state machine, the
         // command table's dispatch, passive/active data connections, AUTH TLS and implicit TLS.

@@ -1,2 +1,81 @@
-// The shims are static inline functions in the header; this file gives SwiftPM a C target.
+// Most shims are static inline functions in the header; the ones here need _GNU_SOURCE, which must
+// come before the first system header.
+#define _GNU_SOURCE
 #include "CSystemShims.h"
+
+#include <errno.h>
+
+#if defined(__linux__)
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+/// struct open_how and the RESOLVE_* flags of <linux/openat2.h>, which not every system has.
+struct wharf_open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+enum {
+    wharf_resolve_no_xdev = 0x01,
+    wharf_resolve_beneath = 0x08,
+    wharf_resolve_cached = 0x20,
+};
+
+int wharf_open_cached_beneath(int directory, const char *path, int flags) {
+    struct wharf_open_how how = {
+        .flags = (uint64_t)(unsigned)(flags | O_NONBLOCK),
+        .mode = 0,
+        .resolve = wharf_resolve_cached | wharf_resolve_beneath | wharf_resolve_no_xdev,
+    };
+    return (int)syscall(SYS_openat2, directory, path, &how, sizeof how);
+}
+
+int wharf_open_directory_handle(const char *path) {
+    return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+ssize_t wharf_pread_nowait(int descriptor, void *buffer, size_t length, off_t offset) {
+#ifdef RWF_NOWAIT
+    struct iovec vector = {.iov_base = buffer, .iov_len = length};
+    return preadv2(descriptor, &vector, 1, offset, RWF_NOWAIT);
+#else
+    (void)descriptor;
+    (void)buffer;
+    (void)length;
+    (void)offset;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+long wharf_file_system_type(int descriptor) {
+    struct statfs info;
+    if (fstatfs(descriptor, &info) != 0) return -1;
+    return (long)info.f_type;
+}
+
+int wharf_swap_is_off(void) {
+    struct sysinfo info;
+    if (sysinfo(&info) != 0) return 0;
+    return info.totalswap == 0;
+}
+
+#else
+
+// Elsewhere every attempt is refused, and the callers make the ordinary calls.
+int wharf_open_cached_beneath(int directory, const char *path, int flags) { (void)directory; (void)path; (void)flags; errno = ENOSYS; return -1; }
+int wharf_open_directory_handle(const char *path) { (void)path; errno = ENOSYS; return -1; }
+ssize_t wharf_pread_nowait(int descriptor, void *buffer, size_t length, off_t offset) { (void)descriptor; (void)buffer; (void)length; (void)offset; errno = EOPNOTSUPP; return -1; }
+long wharf_file_system_type(int descriptor) { (void)descriptor; return -1; }
+int wharf_swap_is_off(void) { return 0; }
+
+#endif

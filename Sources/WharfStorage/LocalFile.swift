@@ -23,12 +23,18 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
     private let closed = Atomic<Bool>(false)
     /// The size when opened, grown by our own writes: a hint for how much a read needs to allocate.
     private let sizeHint: Atomic<UInt64>
+    /// Where small reads may be tried without the pool (`NonBlockingFileAccess`).
+    private let fileSystem: NonBlockingFileAccess.FileSystem
+    /// Opened for reading only: close(2) has no data to flush and cannot wait on a local file system.
+    private let readsOnly: Bool
 
     init(
         path: String, descriptor: Int32, appends: Bool, readOnly: Bool, permissionMask: UInt32, size: UInt64,
-        pool: NIOThreadPool
+        pool: NIOThreadPool, fileSystem: NonBlockingFileAccess.FileSystem = .other, readsOnly: Bool = false
     ) {
         self.sizeHint = Atomic(size)
+        self.fileSystem = fileSystem
+        self.readsOnly = readsOnly
         self.path = path
         self.descriptor = descriptor
         self.appends = appends
@@ -71,34 +77,32 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         let remaining = known > offset ? known - offset : 0
         let capacity = Int(min(UInt64(length), max(remaining, 4096)))
         let requested = length
+        if self.fileSystem != .other {
+            guard !self.closed.load(ordering: .acquiring) else {
+                throw StorageError(.invalidHandle, "File is closed")
+            }
+            switch NonBlockingFileAccess.read(self.descriptor, at: offset, capacity: capacity, fileSystem: self.fileSystem) {
+            case .done(let buffer):
+                if buffer.readableBytes == capacity, capacity < requested { self.learnSize(self.descriptor) }
+                return buffer
+            case .failed(let failure):
+                throw POSIX.fail(failure)
+            case .wouldBlock:
+                break
+            }
+        }
         return try await self.onPool { descriptor throws(StorageError) in
-            let length = capacity
-            var buffer = ByteBufferAllocator().buffer(capacity: length)
-            var failure: Int32? = nil
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
-                guard let base = pointer.baseAddress else { return 0 }
-                var total = 0
-                // Fill the buffer: a short read is legal but halves throughput for pipelining clients.
-                while total < length {
-                    let result = pread(descriptor, base + total, length - total, off_t(offset) + off_t(total))
-                    if result < 0 {
-                        if errno == EINTR { continue }
-                        failure = errno
-                        break
-                    }
-                    if result == 0 { break }
-                    total += result
-                }
-                return total
-            }
+            let (buffer, failure) = PositionalRead.fill(capacity: capacity, from: offset) { pread(descriptor, $0, $1, $2) }
             if buffer.readableBytes == 0, let failure { throw POSIX.fail(failure) }
-            if buffer.readableBytes == capacity, capacity < requested {
-                // The file is larger than we thought (another writer): learn its size for the next read.
-                var info = stat()
-                if fstat(descriptor, &info) == 0 { self.sizeHint.store(UInt64(max(0, info.st_size)), ordering: .relaxed) }
-            }
+            if buffer.readableBytes == capacity, capacity < requested { self.learnSize(descriptor) }
             return buffer
         }
+    }
+
+    /// The file is larger than we thought (another writer): learn its size for the next read.
+    private func learnSize(_ descriptor: Int32) {
+        var info = stat()
+        if fstat(descriptor, &info) == 0 { self.sizeHint.store(UInt64(max(0, info.st_size)), ordering: .relaxed) }
     }
 
     func write(_ data: ByteBuffer, at offset: UInt64) async throws(StorageError) {
@@ -154,6 +158,10 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
     func close() async throws(StorageError) {
         guard !self.closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let descriptor = self.descriptor
+        if self.readsOnly, self.fileSystem != .other {
+            try POSIX.check(Glibc.close(descriptor))
+            return
+        }
         try await Blocking.run(on: self.pool) { () throws(StorageError) in
             // close(2) may report a delayed write error (NFS, quota); the client must hear of it.
             try POSIX.check(Glibc.close(descriptor))

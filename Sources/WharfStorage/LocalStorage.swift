@@ -8,11 +8,14 @@ import Darwin
 import NIOPosix
 import WharfCore
 
-/// The local POSIX file system as a `Storage`. Every system call runs on `pool`.
+/// The local POSIX file system as a `Storage`. Every system call that may wait runs on `pool`;
+/// `NonBlockingFileAccess` says which few are tried first where the caller is.
 public struct LocalStorage: Storage {
     private let resolver: PathResolver
     private let pool: NIOThreadPool
     private let names = AccountNameCache()
+    /// The jail's root, held open once a file was opened: read-only opens below it are tried inline.
+    private let jail: JailDirectory?
     public let startDirectory: String
     public let homeDirectory: String
     public let isReadOnly: Bool
@@ -21,6 +24,7 @@ public struct LocalStorage: Storage {
     public init(jailedAt root: String, pool: NIOThreadPool, readOnly: Bool = false) throws(StorageError) {
         let canonicalRoot = try POSIX.realPath(root)
         self.resolver = PathResolver(confinement: .jailed(root: canonicalRoot))
+        self.jail = JailDirectory(root: canonicalRoot)
         self.pool = pool
         self.startDirectory = "/"
         self.homeDirectory = "/"
@@ -32,6 +36,7 @@ public struct LocalStorage: Storage {
         let home = POSIX.invokingUserHome()
         let directory = try POSIX.realPath(start ?? POSIX.currentDirectory())
         self.resolver = PathResolver(confinement: .unrestricted(startDirectory: directory))
+        self.jail = nil
         self.pool = pool
         self.startDirectory = directory
         self.homeDirectory = home
@@ -100,7 +105,19 @@ public struct LocalStorage: Storage {
         let readOnly = self.isReadOnly
         let pool = self.pool
         let openFlags = flags
+        let jail = self.jail
+        let readsOnly = options == .read
+        if readsOnly, let jail, let root = jail.descriptor {
+            let relativePath = String(VirtualPath(path).description.dropFirst())
+            if let opened = NonBlockingFileAccess.openForReading(below: root.descriptor, relativePath: relativePath) {
+                return LocalFile(
+                    path: path, descriptor: opened.descriptor, appends: false, readOnly: readOnly,
+                    permissionMask: permissionMask, size: opened.size, pool: pool,
+                    fileSystem: root.fileSystem, readsOnly: true)
+            }
+        }
         return try await self.blocking { () throws(StorageError) -> LocalFile in
+            jail?.openIfNeeded()
             let real = try resolver.resolve(path, followingFinal: true)
             let descriptor = open(real, openFlags, mode)
             guard descriptor >= 0 else { throw POSIX.fail() }
@@ -117,7 +134,8 @@ public struct LocalStorage: Storage {
             }
             return LocalFile(
                 path: path, descriptor: descriptor, appends: options.contains(.append), readOnly: readOnly,
-                permissionMask: permissionMask, size: UInt64(max(0, info.st_size)), pool: pool)
+                permissionMask: permissionMask, size: UInt64(max(0, info.st_size)), pool: pool,
+                fileSystem: jail?.fileSystem(ofFileOnDevice: UInt64(info.st_dev)) ?? .other, readsOnly: readsOnly)
         }
     }
 

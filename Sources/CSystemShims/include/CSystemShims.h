@@ -37,4 +37,32 @@ static inline int wharf_set_pipe_size(int fd, int bytes) {
 }
 #endif
 
+/// Non-blocking attempts at file system calls (defined in shims.c, which needs _GNU_SOURCE): each
+/// either completes without waiting for a device or fails at once, and the caller then makes the
+/// ordinary call on a thread pool.
+#include <stddef.h>
+#include <sys/types.h>
+
+/// openat2(2) with RESOLVE_CACHED | RESOLVE_BENEATH | RESOLVE_NO_XDEV and O_NONBLOCK: opens the
+/// relative `path` below `directory` only when every component is in the kernel's lookup cache,
+/// and stays below `directory` and on its mount. Returns the descriptor, or -1 with errno (EAGAIN:
+/// not cached; EXDEV: leaves the directory or its mount; ENOSYS or EINVAL: kernel before 5.12).
+/// O_NONBLOCK keeps the open of a FIFO from waiting for a writer; on a regular file it does nothing.
+int wharf_open_cached_beneath(int directory, const char *path, int flags);
+
+/// open(2) of a directory with O_PATH (which Swift's Glibc module lacks): a handle to resolve names
+/// below, which reads nothing. Returns the descriptor (close-on-exec), or -1 with errno.
+int wharf_open_directory_handle(const char *path);
+
+/// preadv2(2) with RWF_NOWAIT: reads only what is in the page cache. Returns the byte count, or -1
+/// with errno (EAGAIN: would wait for the device; EOPNOTSUPP: the file system cannot tell).
+ssize_t wharf_pread_nowait(int descriptor, void *buffer, size_t length, off_t offset);
+
+/// The file system type (statfs's f_type, e.g. 0xEF53 for ext2/3/4) of an open descriptor, or -1.
+long wharf_file_system_type(int descriptor);
+
+/// 1 when no swap space is configured (sysinfo's totalswap is 0): no page of a tmpfs file can then
+/// be on a device. 0 otherwise, or when it cannot be told.
+int wharf_swap_is_off(void);
+
 #endif
