@@ -154,7 +154,7 @@ public final class SFTPSession: Sendable {
                         // session's end.
                         group.addTask {
                             if let failure = await self.close(handle) {
-                                self.logger.notice("closing a read-only handle failed: \(failure)")
+                                self.logger.notice("closing a handle after its reply failed: \(failure)")
                             }
                             return token
                         }
@@ -185,18 +185,19 @@ public final class SFTPSession: Sendable {
         }
     }
 
-    /// For a CLOSE of a directory or of a file opened only for reading, takes the handle out of the
+    /// For a CLOSE of a directory, of a file opened only for reading, or of a written file whose
+    /// storage says closing it reports nothing (a local file system), takes the handle out of the
     /// table: closing it cannot fail in a way the client needs to hear about, so its OK need not
-    /// wait for the trip to the thread pool (a download of many small files makes one such trip
-    /// per file fewer). A file opened for writing closes before the reply: close(2) reports
-    /// deferred write errors, and its status must carry them. Nil for everything else.
+    /// wait for the trip to the thread pool (a transfer of many small files makes one such trip
+    /// per file fewer). Any other written file closes before the reply: there close(2) may report
+    /// deferred write errors (NFS), and its status must carry them. Nil for everything else.
     private func takeHandleClosableAfterReply(_ request: SFTPRequest) -> (id: UInt32, handle: OpenHandle)? {
         guard case .close(let id, let name) = request,
             let operation = SFTPOperation.operation(for: request), self.configuration.permits(operation)
         else { return nil }
         switch self.handles.lookup(name) {
         case .directory?: break
-        case .file(let file)? where !file.options.writes: break
+        case .file(let file)? where !file.options.writes || !file.file.closeMayReportErrors: break
         default: return nil
         }
         guard let handle = self.handles.remove(name) else { return nil }

@@ -32,9 +32,14 @@ public protocol StorageFile: AnyObject, Sendable {
     func synchronize() async throws(StorageError)
     func fileSystemStatistics() async throws(StorageError) -> FileSystemStatistics
     func close() async throws(StorageError)
+    /// Whether `close()` can fail with an error the client must hear of, such as a network file
+    /// system's deferred write error. When false, a session may answer the client's close first.
+    var closeMayReportErrors: Bool { get }
 }
 
 extension StorageFile {
+    public var closeMayReportErrors: Bool { true }
+
     /// Joins the buffers and writes them in one call: for storages without a vectored write.
     public func write(contentsOf buffers: [ByteBuffer], at offset: UInt64) async throws(StorageError) {
         guard buffers.count > 1 else {

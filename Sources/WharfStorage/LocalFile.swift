@@ -155,6 +155,11 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         try await self.onPool { descriptor throws(StorageError) in try POSIX.fileSystemStatistics(descriptor: descriptor) }
     }
 
+    /// A file opened only for reading has nothing to report. On the local file systems of
+    /// `NonBlockingFileAccess` close(2) reports no write error either: they define no flush
+    /// operation, and their deferred write errors reach fsync(2) alone.
+    var closeMayReportErrors: Bool { !self.readsOnly && self.fileSystem == .other }
+
     func close() async throws(StorageError) {
         guard !self.closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let descriptor = self.descriptor

@@ -140,7 +140,8 @@ struct SFTPSessionTests {
         let replies = try await Harness.run(
             record: { _, event in events.append(event) },
             exitHook: { events.append("exit hook") },
-            closeDelay: .seconds(1)
+            closeDelay: .seconds(1),
+            closeMayReportErrors: true  // as on NFS
         ) { packets in
             packets.append(Packet.initialize())
             // Handles are numbered from 1: the writer's close is answered after the descriptor is
@@ -159,6 +160,38 @@ struct SFTPSessionTests {
         #expect(replies[5].statusCode == .failure)
         #expect(closesSeenWithTheReplies.withLock { $0 } == 1)
         // The session waited for the descriptor before its exit hook.
+        #expect(events.values.filter { $0.hasPrefix("close") }.count == 2)
+        #expect(events.values.last == "exit hook")
+    }
+
+    @Test func aWrittenFileOnALocalFileSystemIsAnsweredBeforeItsDescriptorCloses() async throws {
+        let events = Recorder<String>()
+        let closesSeenWithTheReplies = Mutex<Int?>(nil)
+        let replies = try await Harness.run(
+            record: { _, event in events.append(event) },
+            exitHook: { events.append("exit hook") },
+            closeDelay: .seconds(1)
+        ) { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.open(id: 1, path: "/f", flags: [.write, .create]))
+            packets.append(Packet.write(id: 2, handle: ByteBuffer(string: "1"), offset: 0, data: ByteBuffer(string: "data")))
+            packets.append(Packet.close(id: 3, handle: ByteBuffer(string: "1")))
+        } then: { packets, _ in
+            closesSeenWithTheReplies.withLock { $0 = events.values.filter { $0.hasPrefix("close") }.count }
+            // The next request that is not a READ or WRITE waits for the descriptor: it sees the data.
+            packets.append(Packet.open(id: 4, path: "/f", flags: [.read]))
+            packets.append(Packet.read(id: 5, handle: ByteBuffer(string: "2"), offset: 0, length: 10))
+        }
+        // The temporary directory is a local file system (ext4 here): close(2) reports nothing there.
+        #expect(replies[3].statusCode == .ok)
+        #expect(closesSeenWithTheReplies.withLock { $0 } == 0)
+        #expect(replies.count == 6)
+        if replies.count == 6 {
+            var data = replies[5]
+            #expect(data.readInteger(as: UInt8.self) == SFTPPacketType.data.rawValue)
+            data.moveReaderIndex(forwardBy: 4)  // the id
+            #expect(data.readSFTPString() == "data")
+        }
         #expect(events.values.filter { $0.hasPrefix("close") }.count == 2)
         #expect(events.values.last == "exit hook")
     }
@@ -190,6 +223,7 @@ enum Harness {
         exitHook: (@Sendable () async -> Void)? = nil,
         readDelay: Duration? = nil,
         closeDelay: Duration? = nil,
+        closeMayReportErrors: Bool? = nil,
         _ first: (inout [ByteBuffer]) throws -> Void,
         then: ((inout [ByteBuffer], [ByteBuffer]) throws -> Void)? = nil
     ) async throws -> [ByteBuffer] {
@@ -202,7 +236,9 @@ enum Harness {
 
         var storage: any Storage = try LocalStorage(jailedAt: root, pool: pool)
         if let record {
-            storage = RecordingStorage(base: storage, record: record, readDelay: readDelay, closeDelay: closeDelay)
+            storage = RecordingStorage(
+                base: storage, record: record, readDelay: readDelay, closeDelay: closeDelay,
+                closeMayReportErrors: closeMayReportErrors)
         }
         let session = SFTPSession(
             storage: storage, configuration: configuration, logger: Logger(label: "test"), exitHook: exitHook)
@@ -253,6 +289,8 @@ struct RecordingStorage: Storage {
     let record: @Sendable (String, String) -> Void
     var readDelay: Duration? = nil
     var closeDelay: Duration? = nil
+    /// Overrides the files' own answer (nil: the base storage's), e.g. to act as NFS does.
+    var closeMayReportErrors: Bool? = nil
 
     var startDirectory: String { self.base.startDirectory }
     var isReadOnly: Bool { self.base.isReadOnly }
@@ -267,7 +305,7 @@ struct RecordingStorage: Storage {
     func openFile(at path: String, options: OpenOptions, permissions: UInt32?) async throws(StorageError) -> any StorageFile {
         RecordingFile(
             base: try await self.base.openFile(at: path, options: options, permissions: permissions), record: self.record,
-            readDelay: self.readDelay, closeDelay: self.closeDelay)
+            readDelay: self.readDelay, closeDelay: self.closeDelay, closeMayReportErrors: self.closeMayReportErrors)
     }
     func openDirectory(at path: String) async throws(StorageError) -> any StorageDirectory {
         try await self.base.openDirectory(at: path)
@@ -301,14 +339,16 @@ final class RecordingFile: StorageFile {
     let record: @Sendable (String, String) -> Void
     let readDelay: Duration?
     let closeDelay: Duration?
+    let closeMayReportErrors: Bool
     init(
         base: any StorageFile, record: @escaping @Sendable (String, String) -> Void, readDelay: Duration?,
-        closeDelay: Duration?
+        closeDelay: Duration?, closeMayReportErrors: Bool?
     ) {
         self.base = base
         self.record = record
         self.readDelay = readDelay
         self.closeDelay = closeDelay
+        self.closeMayReportErrors = closeMayReportErrors ?? base.closeMayReportErrors
     }
     var path: String { self.base.path }
     func read(at offset: UInt64, length: Int) async throws(StorageError) -> ByteBuffer {
