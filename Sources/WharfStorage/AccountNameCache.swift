@@ -13,6 +13,15 @@ final class AccountNameCache: Sendable {
         return name
     }
 
+    /// Both names when both were looked up before (a name may be nil: the id has none); nil when
+    /// either would need NSS.
+    func cachedNames(userID: UInt32, groupID: UInt32) -> (user: String?, group: String?)? {
+        guard let user = self.users.withLock({ $0[userID] }), let group = self.groups.withLock({ $0[groupID] }) else {
+            return nil
+        }
+        return (user, group)
+    }
+
     func groupName(_ gid: UInt32) -> String? {
         if let cached = self.groups.withLock({ $0[gid] }) { return cached }
         let name = POSIX.groupName(gid)

@@ -9,11 +9,11 @@ import CSystemShims
 import Synchronization
 import WharfCore
 
-/// A jailed storage's root held open (O_PATH), so that files below it can be opened without a trip
-/// to the thread pool (`NonBlockingFileAccess`), and what file system it lies on.
+/// A jailed storage's root held open (O_PATH), so that files below it can be opened and looked at
+/// without a trip to the thread pool (`NonBlockingFileAccess`), and what file system it lies on.
 ///
-/// Opened by the first open that goes to the pool, not when the session starts: an idle session
-/// holds no descriptor for it. Closed when the last copy of the storage goes.
+/// Opened by the first open or status that goes to the pool, not when the session starts: an idle
+/// session holds no descriptor for it. Closed when the last copy of the storage goes.
 final class JailDirectory: Sendable {
     private enum State {
         case unopened
@@ -35,6 +35,12 @@ final class JailDirectory: Sendable {
             if case .open(let descriptor, _, let fileSystem) = state { return (descriptor, fileSystem) }
             return nil
         }
+    }
+
+    /// A client's path as a path relative to the root, for the *at system calls ("." for the root).
+    static func relativePath(_ path: String) -> String {
+        let virtual = VirtualPath(path)
+        return virtual.isRoot ? "." : virtual.components.joined(separator: "/")
     }
 
     /// Opens the root if no one has yet. Blocking: call it on the pool.

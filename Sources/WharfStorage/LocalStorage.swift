@@ -14,7 +14,8 @@ public struct LocalStorage: Storage {
     private let resolver: PathResolver
     private let pool: NIOThreadPool
     private let names = AccountNameCache()
-    /// The jail's root, held open once a file was opened: read-only opens below it are tried inline.
+    /// The jail's root, held open after the first open or status: read-only opens and statuses
+    /// below it are tried inline.
     private let jail: JailDirectory?
     public let startDirectory: String
     public let homeDirectory: String
@@ -59,7 +60,20 @@ public struct LocalStorage: Storage {
     public func attributes(at path: String, followingSymlinks: Bool) async throws(StorageError) -> FileAttributes {
         let resolver = self.resolver
         let names = self.names
+        let jail = self.jail
+        if let root = jail?.descriptor,
+            let info = NonBlockingFileAccess.status(
+                below: root.descriptor, relativePath: JailDirectory.relativePath(path), followingSymlinks: followingSymlinks)
+        {
+            var attributes = POSIX.attributes(info)
+            if let cached = names.cachedNames(userID: attributes.userID, groupID: attributes.groupID) {
+                attributes.userName = cached.user
+                attributes.groupName = cached.group
+                return attributes
+            }
+        }
         return try await self.blocking { () throws(StorageError) in
+            jail?.openIfNeeded()
             let real = try resolver.resolve(path, followingFinal: followingSymlinks)
             var attributes = POSIX.attributes(try POSIX.status(real, followingSymlinks: followingSymlinks))
             attributes.userName = names.userName(attributes.userID)
@@ -108,7 +122,7 @@ public struct LocalStorage: Storage {
         let jail = self.jail
         let readsOnly = options == .read
         if readsOnly, let jail, let root = jail.descriptor {
-            let relativePath = String(VirtualPath(path).description.dropFirst())
+            let relativePath = JailDirectory.relativePath(path)
             if let opened = NonBlockingFileAccess.openForReading(below: root.descriptor, relativePath: relativePath) {
                 return LocalFile(
                     path: path, descriptor: opened.descriptor, appends: false, readOnly: readOnly,

@@ -69,6 +69,17 @@ enum NonBlockingFileAccess {
         return (descriptor, UInt64(max(0, info.st_size)))
     }
 
+    /// The status of the entry at `relativePath` below `directory`, resolved as `openForReading`
+    /// resolves (a final symlink followed or not), when the kernel has every component cached.
+    /// Nil otherwise: the ordinary way then gives the answer, or the error.
+    static func status(below directory: CInt, relativePath: String, followingSymlinks: Bool) -> stat? {
+        var info = stat()
+        guard wharf_status_cached_beneath(directory, relativePath, followingSymlinks ? 1 : 0, &info) == 0 else {
+            return nil
+        }
+        return info
+    }
+
     /// The outcome of a read tried here.
     enum ReadAttempt {
         case done(ByteBuffer)

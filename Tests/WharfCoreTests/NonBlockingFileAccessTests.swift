@@ -158,7 +158,7 @@ struct NonBlockingFileAccessTests {
         }
     }
 
-    @Test func aJailedStorageOpensReadsAndClosesACachedFileWithoutItsPool() async throws {
+    @Test func aJailedStorageOpensReadsClosesAndStatsACachedFileWithoutItsPool() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let pool = NIOThreadPool(numberOfThreads: 1)
@@ -170,8 +170,10 @@ struct NonBlockingFileAccessTests {
         usleep(20_000)  // see openingBelowADirectoryRefusesWhatLeavesItOrIsNoRegularFile
         _ = try await storage.attributes(at: "/link", followingSymlinks: true)
         let fileSystem = try Self.fileSystem(of: sandbox.root)
-        // The first open goes to the pool (it also opens the jail's root for the inline ones).
+        // The first open goes to the pool (it also opens the jail's root for the inline ones), and
+        // so does the first status (it looks the owner's names up).
         #expect(try await storage.readWholeFile("/first") == "first")
+        let owner = try await storage.attributes(at: "/first", followingSymlinks: true)
         try await pool.shutdownGracefully()
 
         try #require(
@@ -181,9 +183,23 @@ struct NonBlockingFileAccessTests {
             let contents = await Self.retried { try? await storage.readWholeFile(path) }
             #expect(contents == expected, "\(path)")
         }
+        let statuses: [(path: String, follow: Bool, type: FileType, size: UInt64?)] = [
+            ("/second", true, .regular, 6), ("/link", true, .regular, 6), ("/link", false, .symbolicLink, nil),
+            ("/", true, .directory, nil), ("../dir/../first", false, .regular, 5),
+        ]
+        for expected in statuses {
+            let attributes = await Self.retried {
+                try? await storage.attributes(at: expected.path, followingSymlinks: expected.follow)
+            }
+            #expect(attributes?.type == expected.type, "\(expected.path)")
+            if let size = expected.size { #expect(attributes?.size == size, "\(expected.path)") }
+            #expect(attributes?.userName == owner.userName, "\(expected.path)")
+            #expect(attributes?.groupName == owner.groupName, "\(expected.path)")
+        }
         // Whatever needs the pool now fails instead: a write, and a name the jail must check.
         #expect(await errorKind { try await storage.writeWholeFile("/third", "x") } == .failure)
         #expect(await errorKind { try await storage.openFile(at: "/missing", options: .read, permissions: nil) } == .failure)
+        #expect(await errorKind { try await storage.attributes(at: "/missing", followingSymlinks: true) } == .failure)
         #expect(await errorKind { try await storage.openFile(at: "/first", options: [.read, .write], permissions: nil) } == .failure)
     }
 
@@ -198,7 +214,10 @@ struct NonBlockingFileAccessTests {
             let denied: StorageError.Kind? = .permissionDenied
             for path in ["/etc_link/passwd", "/up/outside/secret", "/abs_out"] {
                 #expect(await errorKind { try await storage.openFile(at: path, options: .read, permissions: nil) } == denied, "\(path)")
+                #expect(await errorKind { try await storage.attributes(at: path, followingSymlinks: true) } == denied, "\(path)")
             }
+            #expect(await errorKind { try await storage.attributes(at: "/etc_link/passwd", followingSymlinks: false) } == denied)
+            #expect(try await storage.attributes(at: "/etc_link", followingSymlinks: false).type == .symbolicLink)
             for path in ["/../outside/secret", "../../outside/secret", "/etc/passwd"] {
                 #expect(await errorKind { try await storage.openFile(at: path, options: .read, permissions: nil) } == .notFound, "\(path)")
             }

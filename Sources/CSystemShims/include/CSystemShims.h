@@ -50,6 +50,13 @@ static inline int wharf_set_pipe_size(int fd, int bytes) {
 /// O_NONBLOCK keeps the open of a FIFO from waiting for a writer; on a regular file it does nothing.
 int wharf_open_cached_beneath(int directory, const char *path, int flags);
 
+struct stat;
+
+/// The status of `path` (relative) below `directory`, resolved as `wharf_open_cached_beneath` does
+/// (a final symlink followed when `follow` is non-zero, else the link itself), through an O_PATH
+/// descriptor that opens nothing. Returns 0, or -1 with errno (EAGAIN: not cached; EXDEV: leaves).
+int wharf_status_cached_beneath(int directory, const char *path, int follow, struct stat *status);
+
 /// open(2) of a directory with O_PATH (which Swift's Glibc module lacks): a handle to resolve names
 /// below, which reads nothing. Returns the descriptor (close-on-exec), or -1 with errno.
 int wharf_open_directory_handle(const char *path);
