@@ -73,6 +73,26 @@ ssize_t wharf_pread_nowait(int descriptor, void *buffer, size_t length, off_t of
 #endif
 }
 
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+/// struct cachestat_range and struct cachestat of <linux/mman.h> (6.5), which older headers lack.
+struct wharf_cachestat_range {
+    uint64_t offset;
+    uint64_t length;
+};
+struct wharf_cachestat {
+    uint64_t cached, dirty, writeback, evicted, recently_evicted;
+};
+
+long long wharf_cached_pages(int descriptor, unsigned long long offset, unsigned long long length) {
+    struct wharf_cachestat_range range = {.offset = offset, .length = length};
+    struct wharf_cachestat status;
+    if (syscall(SYS_cachestat, descriptor, &range, &status, 0) != 0) return -1;
+    return (long long)status.cached;
+}
+
 long wharf_file_system_type(int descriptor) {
     struct statfs info;
     if (fstatfs(descriptor, &info) != 0) return -1;
@@ -92,6 +112,7 @@ int wharf_open_cached_beneath(int directory, const char *path, int flags) { (voi
 int wharf_status_cached_beneath(int directory, const char *path, int follow, struct stat *status) { (void)directory; (void)path; (void)follow; (void)status; errno = ENOSYS; return -1; }
 int wharf_open_directory_handle(const char *path) { (void)path; errno = ENOSYS; return -1; }
 ssize_t wharf_pread_nowait(int descriptor, void *buffer, size_t length, off_t offset) { (void)descriptor; (void)buffer; (void)length; (void)offset; errno = EOPNOTSUPP; return -1; }
+long long wharf_cached_pages(int descriptor, unsigned long long offset, unsigned long long length) { (void)descriptor; (void)offset; (void)length; errno = ENOSYS; return -1; }
 long wharf_file_system_type(int descriptor) { (void)descriptor; return -1; }
 int wharf_swap_is_off(void) { return 0; }
 

@@ -43,24 +43,29 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         self.pool = pool
     }
 
+    private func checkOpen() throws(StorageError) {
+        guard !self.closed.load(ordering: .acquiring) else { throw StorageError(.invalidHandle, "File is closed") }
+    }
+
     private func onPool<T: Sendable>(_ body: @Sendable @escaping (Int32) throws(StorageError) -> T) async throws(StorageError) -> T {
-        guard !self.closed.load(ordering: .acquiring) else {
-            throw StorageError(.invalidHandle, "File is closed")
-        }
+        try self.checkOpen()
         let descriptor = self.descriptor
         return try await Blocking.run(on: self.pool) { () throws(StorageError) in try body(descriptor) }
     }
 
     func duplicateDescriptor() throws(StorageError) -> Int32 {
-        guard !self.closed.load(ordering: .acquiring) else {
-            throw StorageError(.invalidHandle, "File is closed")
-        }
+        try self.checkOpen()
         let copy = fcntl(self.descriptor, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0 else { throw StorageError(errno: errno) }
         return copy
     }
 
     func cacheRange(at offset: UInt64, length: Int) async throws(StorageError) {
+        if self.fileSystem != .other, !self.closed.load(ordering: .acquiring),
+            NonBlockingFileAccess.isCached(self.descriptor, at: offset, length: length)
+        {
+            return
+        }
         try await self.onPool { descriptor throws(StorageError) in
             if let failure = PageCache.makeResident(descriptor: descriptor, offset: offset, length: length) {
                 throw POSIX.fail(failure)
@@ -78,9 +83,7 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         let capacity = Int(min(UInt64(length), max(remaining, 4096)))
         let requested = length
         if self.fileSystem != .other {
-            guard !self.closed.load(ordering: .acquiring) else {
-                throw StorageError(.invalidHandle, "File is closed")
-            }
+            try self.checkOpen()
             switch NonBlockingFileAccess.read(self.descriptor, at: offset, capacity: capacity, fileSystem: self.fileSystem) {
             case .done(let buffer):
                 if buffer.readableBytes == capacity, capacity < requested { self.learnSize(self.descriptor) }
@@ -134,7 +137,12 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
     }
 
     func attributes() async throws(StorageError) -> FileAttributes {
-        try await self.onPool { descriptor throws(StorageError) in
+        if self.fileSystem != .other {
+            // fstat(2) of an open file on a local file system reads the inode in memory.
+            try self.checkOpen()
+            return POSIX.attributes(try POSIX.status(descriptor: self.descriptor))
+        }
+        return try await self.onPool { descriptor throws(StorageError) in
             POSIX.attributes(try POSIX.status(descriptor: descriptor))
         }
     }

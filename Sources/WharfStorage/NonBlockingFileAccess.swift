@@ -80,6 +80,18 @@ enum NonBlockingFileAccess {
         return info
     }
 
+    /// Whether every page of `length` bytes from `offset` is in the page cache, asked with
+    /// cachestat(2), which maps nothing (mincore(2) needs an mmap and its munmap, a TLB shootdown
+    /// on every core the process runs on). False when the kernel cannot tell (before 6.5, or not
+    /// permitted): the caller then asks on the pool the old way.
+    static func isCached(_ descriptor: CInt, at offset: UInt64, length: Int) -> Bool {
+        guard length > 0, offset <= UInt64(Int64.max) - UInt64(length) else { return true }
+        let pageSize = UInt64(max(4096, sysconf(Int32(_SC_PAGESIZE))))
+        let pages = (offset + UInt64(length) - 1) / pageSize - offset / pageSize + 1
+        let cached = wharf_cached_pages(descriptor, offset, UInt64(length))
+        return cached >= 0 && UInt64(cached) >= pages
+    }
+
     /// The outcome of a read tried here.
     enum ReadAttempt {
         case done(ByteBuffer)

@@ -82,6 +82,25 @@ struct NonBlockingFileAccessTests {
         }
     }
 
+    @Test func cachedRangesAreToldWithoutMappingTheFile() throws {
+        let size = 64 * 1024
+        try PageCacheTests.withFile(size: size) { descriptor in
+            var warm = [UInt8](repeating: 0, count: size)
+            #expect(pread(descriptor, &warm, size, 0) == size)
+            #expect(NonBlockingFileAccess.isCached(descriptor, at: 0, length: size))
+            #expect(NonBlockingFileAccess.isCached(descriptor, at: 100, length: 5000))
+            #expect(NonBlockingFileAccess.isCached(descriptor, at: 0, length: 0))
+            let dropped = Self.retried { () -> Bool? in
+                _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED)
+                return PageCacheTests.cachedPages(descriptor, length: PageCacheTests.pageSize) == 0 ? true : nil
+            }
+            try #require(dropped == true, "the first page stayed in the page cache")
+            #expect(!NonBlockingFileAccess.isCached(descriptor, at: 0, length: size))
+            // Past the end there are no pages: "not cached", and the pool's way decides.
+            #expect(!NonBlockingFileAccess.isCached(descriptor, at: UInt64(size) * 4, length: 4096))
+        }
+    }
+
     @Test func largeReadsAndUnknownFileSystemsGoToThePool() throws {
         try PageCacheTests.withFile(size: 256 * 1024) { descriptor in
             var warm = [UInt8](repeating: 0, count: 256 * 1024)
@@ -196,6 +215,12 @@ struct NonBlockingFileAccessTests {
             #expect(attributes?.userName == owner.userName, "\(expected.path)")
             #expect(attributes?.groupName == owner.groupName, "\(expected.path)")
         }
+        // An open file's status, and the page-cache check before sendfile, need no pool either.
+        let opened = await Self.retried { try? await storage.openFile(at: "/second", options: .read, permissions: nil) }
+        let file = try #require(opened as? any DescriptorBackedFile)
+        #expect(try await file.attributes().size == 6)
+        try await file.cacheRange(at: 0, length: 6)
+        try await file.close()
         // Whatever needs the pool now fails instead: a write, and a name the jail must check.
         #expect(await errorKind { try await storage.writeWholeFile("/third", "x") } == .failure)
         #expect(await errorKind { try await storage.openFile(at: "/missing", options: .read, permissions: nil) } == .failure)

@@ -65,6 +65,11 @@ int wharf_open_directory_handle(const char *path);
 /// with errno (EAGAIN: would wait for the device; EOPNOTSUPP: the file system cannot tell).
 ssize_t wharf_pread_nowait(int descriptor, void *buffer, size_t length, off_t offset);
 
+/// cachestat(2) (Linux 6.5): how many of the pages of `length` bytes from `offset` are in the page
+/// cache, without mapping the file. Returns the count, or -1 with errno (ENOSYS: older kernel;
+/// EPERM: since 6.14 the caller must own the file, may write it, or have CAP_SYS_ADMIN).
+long long wharf_cached_pages(int descriptor, unsigned long long offset, unsigned long long length);
+
 /// The file system type (statfs's f_type, e.g. 0xEF53 for ext2/3/4) of an open descriptor, or -1.
 long wharf_file_system_type(int descriptor);
 
