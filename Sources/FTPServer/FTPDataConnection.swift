@@ -310,6 +310,26 @@ enum FTPDataChannel {
     static func prepare(
         _ channel: any Channel, tls: NIOSSLContext?, stallTimeout: TimeAmount, flag: FTPDataStallFlag
     ) async throws -> NIOAsyncChannel<ByteBuffer, Never> {
+        try await Self.wrap(channel, tls: tls, stallTimeout: stallTimeout, flag: flag, batcher: nil)
+    }
+
+    /// As `prepare`, for an upload: reads come as batches of about `chunkSize` bytes (see
+    /// `FTPUploadBatcher`), reading paused while one of them waits for the transfer's task.
+    static func prepareForUpload(
+        _ channel: any Channel, tls: NIOSSLContext?, stallTimeout: TimeAmount, flag: FTPDataStallFlag,
+        chunkSize: Int, count: @escaping @Sendable (Int) -> Void
+    ) async throws -> NIOAsyncChannel<FTPUploadBatch, Never> {
+        try await Self.wrap(
+            channel, tls: tls, stallTimeout: stallTimeout, flag: flag,
+            batcher: { FTPUploadBatcher(chunkSize: chunkSize, count: count) },
+            configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 1)))
+    }
+
+    private static func wrap<Inbound: Sendable>(
+        _ channel: any Channel, tls: NIOSSLContext?, stallTimeout: TimeAmount, flag: FTPDataStallFlag,
+        batcher: (@Sendable () -> FTPUploadBatcher)?,
+        configuration: NIOAsyncChannel<Inbound, Never>.Configuration = .init()
+    ) async throws -> NIOAsyncChannel<Inbound, Never> {
         try await channel.eventLoop.submit {
             let operations = channel.pipeline.syncOperations
             let hasTLS = (try? operations.handler(type: NIOSSLServerHandler.self)) != nil
@@ -322,7 +342,9 @@ enum FTPDataChannel {
             }
             try operations.addHandler(IdleStateHandler(allTimeout: stallTimeout))
             try operations.addHandler(FTPDataStallHandler(flag: flag))
-            let wrapped = try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
+            if let batcher { try operations.addHandler(batcher()) }
+            let wrapped = try NIOAsyncChannel<Inbound, Never>(
+                wrappingChannelSynchronously: channel, configuration: configuration)
             try operations.handler(type: FTPDataChannelGate.self).open()
             return wrapped
         }.get()

@@ -105,25 +105,44 @@ struct FTPTransferRunner: Sendable {
             return self.control.isAborted ? .aborted : .noDataConnection("\(error)")
         }
         self.control.attach(channel: raw)
-        let channel: NIOAsyncChannel<ByteBuffer, Never>
-        do {
-            channel = try await FTPDataChannel.prepare(
-                raw, tls: self.tls, stallTimeout: self.dataTimeout, flag: self.control.stall)
-        } catch {
-            FTPDataChannel.closeAbruptly(raw)
-            return self.control.isAborted ? .aborted : .noDataConnection("\(error)")
-        }
         switch self.job {
         case .download(let file, let offset):
+            let channel: NIOAsyncChannel<ByteBuffer, Never>
+            do { channel = try await self.prepare(raw) } catch { return self.preparationFailed(raw, error) }
             if self.tls == nil, !self.ascii, let backed = file as? any DescriptorBackedFile {
                 return await self.sendWithoutCopy(file: backed, from: offset, on: channel)
             }
             return await self.send(file: file, from: offset, on: channel)
         case .upload(let file, let offset):
-            return await self.receive(into: file, at: offset, on: channel)
+            let control = self.control
+            let channel: NIOAsyncChannel<FTPUploadBatch, Never>
+            do {
+                channel = try await FTPDataChannel.prepareForUpload(
+                    raw, tls: self.tls, stallTimeout: self.dataTimeout, flag: control.stall,
+                    chunkSize: self.chunkSize, count: { control.count($0) })
+            } catch {
+                return self.preparationFailed(raw, error)
+            }
+            // On the data connection's own event loop: each batch then reaches the task on the
+            // thread that read it, not through a wake-up of the cooperative pool. The task only
+            // hands batches to the thread pool (and translates ASCII), so it never blocks the loop.
+            return await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: raw.eventLoop)) {
+                await self.receive(into: file, at: offset, on: channel)
+            }
         case .listing(let listing):
+            let channel: NIOAsyncChannel<ByteBuffer, Never>
+            do { channel = try await self.prepare(raw) } catch { return self.preparationFailed(raw, error) }
             return await self.send(listing: listing, on: channel)
         }
+    }
+
+    private func prepare(_ raw: any Channel) async throws -> NIOAsyncChannel<ByteBuffer, Never> {
+        try await FTPDataChannel.prepare(raw, tls: self.tls, stallTimeout: self.dataTimeout, flag: self.control.stall)
+    }
+
+    private func preparationFailed(_ raw: any Channel, _ error: any Error) -> FTPTransferResult {
+        FTPDataChannel.closeAbruptly(raw)
+        return self.control.isAborted ? .aborted : .noDataConnection("\(error)")
     }
 
     private func send(file: any StorageFile, from start: UInt64, on channel: NIOAsyncChannel<ByteBuffer, Never>)
@@ -241,35 +260,24 @@ struct FTPTransferRunner: Sendable {
     }
 
     private func receive(
-        into file: any StorageFile, at start: UInt64, on channel: NIOAsyncChannel<ByteBuffer, Never>
+        into file: any StorageFile, at start: UInt64, on channel: NIOAsyncChannel<FTPUploadBatch, Never>
     ) async -> FTPTransferResult {
         var offset = start
         var translator = ASCIITranslator()
-        // The received buffers are written as they came, several per vectored write, instead of
-        // being copied into one staging buffer first. A batch is written once it holds a chunk, or
-        // once its buffers take twice that in memory (a slow sender's small reads in large buffers).
-        var pending: [ByteBuffer] = []
-        var pendingBytes = 0
-        var heldBytes = 0
-        let chunkSize = self.chunkSize
         let ascii = self.ascii
         let control = self.control
         do {
+            // The batches come as they were read (FTPUploadBatcher counted them), several buffers
+            // per vectored write instead of a copy into one staging buffer first.
             // executeThenClose closes the data connection once the client's end of file is read.
             try await channel.executeThenClose { inbound in
-                for try await var buffer in inbound {
-                    control.count(buffer.readableBytes)
-                    if ascii { buffer = translator.fromNetwork(buffer) }
-                    pendingBytes += buffer.readableBytes
-                    heldBytes += buffer.capacity
-                    pending.append(buffer)
-                    if pendingBytes >= chunkSize || heldBytes >= 2 * chunkSize {
-                        try await file.write(contentsOf: pending, at: offset)
-                        offset += UInt64(pendingBytes)
-                        pending.removeAll(keepingCapacity: true)
-                        pendingBytes = 0
-                        heldBytes = 0
+                for try await var batch in inbound {
+                    if ascii {
+                        batch.buffers = batch.buffers.map { translator.fromNetwork($0) }
+                        batch.byteCount = batch.buffers.reduce(0) { $0 + $1.readableBytes }
                     }
+                    try await file.write(contentsOf: batch.buffers, at: offset)
+                    offset += UInt64(batch.byteCount)
                 }
             }
             // The stream also ends when ABOR or the stall timer closed the connection: that is
@@ -277,11 +285,7 @@ struct FTPTransferRunner: Sendable {
             if control.stall.isSet { return .stalled }
             if control.isAborted { return .aborted }
             if ascii, let last = translator.finishFromNetwork() {
-                pendingBytes += last.readableBytes
-                pending.append(last)
-            }
-            if pendingBytes > 0 {
-                try await file.write(contentsOf: pending, at: offset)
+                try await file.write(contentsOf: [last], at: offset)
             }
         } catch let error as StorageError {
             FTPDataChannel.closeAbruptly(channel.channel)

@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import ssl
+import time
 
 import pytest
 
@@ -220,6 +221,25 @@ def test_ascii_type_listing_and_binary_transfer_after(ftp_target, ftp, ftp_workd
     ftp.retrlines(f"RETR {remote}/a.txt", lines.append)  # TYPE A
     assert lines == ["line1", "line2"]
     assert retr_bytes(ftp, f"{remote}/a.txt") == b"line1\nline2\n"  # TYPE I again
+
+
+def test_ascii_upload_translates_line_ends_across_reads(ftp_target, ftp, ftp_workdir):
+    """TYPE A STOR: CRLF becomes LF, also when the CR and the LF arrive in different reads, and
+    over an upload of several storage writes (batches of 256 KiB)."""
+    remote, local = ftp_workdir
+    body = b"".join(b"line %d\r\n" % i for i in range(120_000))  # about 1.3 MB
+    ftp.voidcmd("TYPE A")
+    with ftp.transfercmd(f"STOR {remote}/up.txt") as conn:
+        conn.sendall(b"x\r")
+        time.sleep(0.3)  # the LF comes in a later read
+        conn.sendall(b"\ny\r\n")
+        for i in range(0, len(body), 8192):  # small sends, as a line-by-line client makes
+            conn.sendall(body[i:i + 8192])
+        if isinstance(conn, ssl.SSLSocket):
+            conn.unwrap()  # close_notify: the end of the file, as ftplib's storlines sends it
+    assert ftp.voidresp().startswith("226")
+    ftp.voidcmd("TYPE I")
+    assert (local / "up.txt").read_bytes() == b"x\ny\n" + body.replace(b"\r\n", b"\n")
 
 
 def test_active_mode_transfers(ftp_target, ftp, ftp_workdir):
