@@ -44,30 +44,36 @@ extension RemoteFileSystem {
     func walkRemoteTree(_ root: String, parallel: Int = 8) async throws -> TreeListing {
         var entries: [TreeEntry] = []
         var failures: [TransferFailure] = []
-        try await withThrowingTaskGroup(of: (String, Result<([TreeEntry], [TransferFailure]), any Error>).self) { group in
+        // The children's result is a nominal type, not a tuple: a release build of this group with
+        // `(String, Result<([TreeEntry], [TransferFailure]), any Error>)` crashed in the runtime
+        // (Swift 6.3: a corrupt result copied in TaskGroup's offer; `get -r` of 1,000 files in 10
+        // directories, every time), while the debug build ran.
+        try await withThrowingTaskGroup(of: RemoteDirectoryListing.self) { group in
             var queue = [""]
             var running = 0
             while true {
                 while running < max(1, parallel), let directory = queue.popLast() {
                     group.addTask {
                         do {
-                            return (directory, .success(try await self.listRemoteEntries(root: root, directory: directory)))
+                            return RemoteDirectoryListing(
+                                directory: directory,
+                                outcome: .success(try await self.listRemoteEntries(root: root, directory: directory)))
                         } catch {
-                            return (directory, .failure(error))
+                            return RemoteDirectoryListing(directory: directory, outcome: .failure(error))
                         }
                     }
                     running += 1
                 }
-                guard let (directory, result) = try await group.next() else { break }
+                guard let listing = try await group.next() else { break }
                 running -= 1
-                switch result {
-                case .success(let (listed, unusable)):
-                    entries += listed
-                    failures += unusable
-                    queue += listed.filter { $0.kind == .directory }.map(\.relativePath)
+                switch listing.outcome {
+                case .success(let listed):
+                    entries += listed.entries
+                    failures += listed.failures
+                    queue += listed.entries.filter { $0.kind == .directory }.map(\.relativePath)
                 case .failure(let error):
-                    if directory.isEmpty { throw error }
-                    failures.append(TransferFailure(path: directory, error: error))
+                    if listing.directory.isEmpty { throw error }
+                    failures.append(TransferFailure(path: listing.directory, error: error))
                 }
             }
         }
@@ -75,7 +81,7 @@ extension RemoteFileSystem {
         return TreeListing(entries: entries, failures: failures)
     }
 
-    private func listRemoteEntries(root: String, directory: String) async throws -> ([TreeEntry], [TransferFailure]) {
+    private func listRemoteEntries(root: String, directory: String) async throws -> TreeListing {
         let path = TreePath.join(root, directory)
         var entries: [TreeEntry] = []
         var failures: [TransferFailure] = []
@@ -99,8 +105,15 @@ extension RemoteFileSystem {
                     relativePath: relative, kind: kind, size: attributes.size,
                     modificationTime: attributes.accessModificationTime?.mtime, permissions: attributes.permissions))
         }
-        return (entries, failures)
+        return TreeListing(entries: entries, failures: failures)
     }
+}
+
+/// One directory's listing in `walkRemoteTree`: its usable entries and unusable names, or why it
+/// could not be listed.
+struct RemoteDirectoryListing: Sendable {
+    var directory: String
+    var outcome: Result<TreeListing, any Error>
 }
 
 enum LocalTreeWalker {
