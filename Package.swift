@@ -154,7 +154,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SFTPProtocolTests",
-            dependencies: ["SFTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "SFTPProtocol", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "FTPProtocolTests",

@@ -163,7 +163,7 @@ public final class SSHServer: Sendable {
                     try child.pipeline.syncOperations.addHandlers([
                         SessionRequestHandler(subsystemRequested: subsystem, logger: logger),
                         SSHChannelDataCodec(),
-                        ByteToMessageHandler(SFTPFrameDecoder(maximumPacketLength: frameLimit)),
+                        SFTPFrameHandler(maximumPacketLength: frameLimit),
                     ])
                     let asyncChannel = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                         wrappingChannelSynchronously: child)

@@ -112,7 +112,7 @@ public final class SSHClientConnection: Sendable {
                         try child.pipeline.syncOperations.addHandlers([
                             SubsystemRequestHandler(answered: subsystem),
                             ClientChannelDataCodec(logger: logger),
-                            ByteToMessageHandler(SFTPFrameDecoder(maximumPacketLength: Self.maximumReplyLength)),
+                            SFTPFrameHandler(maximumPacketLength: Self.maximumReplyLength),
                             PacketStreamHandler(continuation: continuation),
                         ])
                     }

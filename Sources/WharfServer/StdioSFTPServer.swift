@@ -57,7 +57,7 @@ public enum StdioSFTPServer {
             .takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(SFTPFrameDecoder(maximumPacketLength: frameLimit)))
+                        SFTPFrameHandler(maximumPacketLength: frameLimit))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                         wrappingChannelSynchronously: channel)
                 }
