@@ -35,6 +35,7 @@ let package = Package(
         .target(
             name: "WharfCore",
             dependencies: [
+                "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

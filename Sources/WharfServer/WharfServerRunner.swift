@@ -18,7 +18,6 @@ public enum WharfServerRunner {
         let dataDirectory = HomeDirectory.absolute(configuration.dataDirectory)
         try prepareDataDirectory(dataDirectory)
         ResourceLimits.raiseOpenFileLimit()
-        ResourceLimits.returnLargeAllocationsToTheSystem()
 
         let store = try UserStore(dataDirectory: dataDirectory)
         try FirstStart.createDefaultUserIfNeeded(store: store, dataDirectory: dataDirectory, logger: logger)

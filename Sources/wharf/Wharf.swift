@@ -1,4 +1,5 @@
 import ArgumentParser
+import WharfCore
 
 /// The `wharf` command line. Thin: it parses arguments and calls into the library targets.
 @main
@@ -12,4 +13,10 @@ struct Wharf: AsyncParsableCommand {
             LinkCommand.self, ChangeModeCommand.self, DiskFreeCommand.self,
         ]
     )
+
+    static func main() async {
+        // Before any transfer allocates: see AllocatorTuning.
+        AllocatorTuning.apply()
+        await Self.main(nil)
+    }
 }

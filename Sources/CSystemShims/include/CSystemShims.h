@@ -3,7 +3,11 @@
 
 /// C calls Swift's Glibc module does not expose (malloc.h is not part of it).
 
-#if defined(__linux__) && defined(__GLIBC__)
+#if defined(__linux__)
+#include <features.h>  // defines __GLIBC__, tested next: without it, the test was always false
+#endif
+
+#if defined(__GLIBC__)
 #include <malloc.h>
 
 /// Fixes glibc's mmap threshold (and so turns off its dynamic raising): allocations of at least
@@ -11,8 +15,19 @@
 static inline int wharf_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }
+
+/// Sets how much free memory glibc leaves at the top of an arena before it returns it to the
+/// system. Returns 1 on success.
+static inline int wharf_set_trim_threshold(int bytes) {
+    return mallopt(M_TRIM_THRESHOLD, bytes);
+}
 #else
 static inline int wharf_set_mmap_threshold(int bytes) {
+    (void)bytes;
+    return 0;
+}
+
+static inline int wharf_set_trim_threshold(int bytes) {
     (void)bytes;
     return 0;
 }
