@@ -1,4 +1,7 @@
 import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -20,10 +23,35 @@ public enum StdioSFTPServer {
         public init() {}
     }
 
+    public enum Failure: Error, CustomStringConvertible {
+        case unusableStream(String)
+
+        public var description: String {
+            switch self {
+            case .unusableStream(let reason):
+                return "\(reason): run wharf sftp-server as sshd's SFTP subsystem, or through `sftp -D`"
+            }
+        }
+    }
+
+    /// epoll(7) watches pipes, sockets and terminals, not regular files or /dev/null, and NIO stops
+    /// the process on those: say so instead.
+    static func checkStandardStreams() throws(Failure) {
+        for (descriptor, name) in [(CInt(0), "standard input"), (CInt(1), "standard output")] {
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else { throw .unusableStream("\(name) is closed") }
+            let kind = info.st_mode & S_IFMT
+            guard kind == S_IFIFO || kind == S_IFSOCK || isatty(descriptor) == 1 else {
+                throw .unusableStream("\(name) is not a pipe, socket or terminal")
+            }
+        }
+    }
+
     /// The capacity asked for stdin's and stdout's pipes.
     static let pipeCapacity: Int32 = 256 * 1024
 
     public static func run(options: Options, logger: Logger) async throws {
+        try Self.checkStandardStreams()
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
         do {

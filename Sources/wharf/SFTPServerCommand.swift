@@ -90,6 +90,8 @@ struct SFTPServerCommand: AsyncParsableCommand {
             try await StdioSFTPServer.run(options: options, logger: logger)
         } catch {
             logger.error("\(error)")
+            // Also where whoever started it looks: sshd hands our stderr to the client.
+            if !self.logToStderr { printError("wharf sftp-server: \(error)") }
             throw ExitCode.failure
         }
     }

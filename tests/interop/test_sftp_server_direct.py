@@ -2,6 +2,7 @@
 
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -149,6 +150,21 @@ def test_query_requests(sftp_server_argv):
     assert expected <= names, f"missing: {sorted(expected - names)}"
     p = run([*sftp_server_argv, "-Q", "nonsense"], timeout=60)
     assert p.returncode != 0
+
+
+@pytest.mark.parametrize("stdin", ["devnull", "file"])
+def test_stdin_that_is_no_pipe_is_a_clear_error(sftp_server_argv, tmp_path, stdin):
+    """Started by hand with a file or /dev/null as input: a one-line error and exit 1, not a crash
+    (epoll cannot watch these)."""
+    path = os.devnull if stdin == "devnull" else str(tmp_path / "input")
+    if stdin == "file":
+        (tmp_path / "input").write_bytes(b"\x00\x00\x00\x05\x01\x00\x00\x00\x03")
+    with open(path, "rb") as source:
+        p = subprocess.run(sftp_server_argv, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    err = p.stderr.decode()
+    assert "standard input is not a pipe, socket or terminal" in err and "Fatal error" not in err, err
 
 
 def test_deny_and_allow_lists(sftp_server_wrapper, area, tmp_path):
