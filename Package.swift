@@ -84,11 +84,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // SSH transport protection (ciphers and MACs) for server and client: AES-GCM and AES-CTR on
+        // the system OpenSSL, encrypting each packet in place.
+        .target(
+            name: "SSHCiphers",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // NIOSSH glue: host keys, authentication, the "sftp" subsystem.
         .target(
             name: "SSHTransport",
             dependencies: [
-                "SFTPProtocol", "SFTPServer", "WharfCore", "WharfStorage", "WharfUsers",
+                "SFTPProtocol", "SFTPServer", "SSHCiphers", "WharfCore", "WharfStorage", "WharfUsers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSH", package: "swift-nio-ssh"),
@@ -101,7 +112,7 @@ let package = Package(
         .target(
             name: "WharfClient",
             dependencies: [
-                "SFTPProtocol", "FTPProtocol", "WharfTLS", "WharfCore",
+                "SFTPProtocol", "FTPProtocol", "SSHCiphers", "WharfTLS", "WharfCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -218,10 +229,11 @@ let package = Package(
             dependencies: ["WharfUsers"]
         ),
         .testTarget(
-            name: "SSHTransportTests",
+            name: "SSHCiphersTests",
             dependencies: [
-                "SSHTransport",
+                "SSHCiphers",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

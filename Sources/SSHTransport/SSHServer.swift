@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSH
+import SSHCiphers
 import SFTPProtocol
 import SFTPServer
 import Synchronization
@@ -147,6 +148,7 @@ public final class SSHServer: Sendable {
         serverConfiguration.transportProtectionSchemes = WharfTransportProtection.schemes
         serverConfiguration.maxAuthAttempts = self.configuration.maximumAuthenticationAttempts
 
+        let keyExchangeGate = KeyExchangeGate(eventLoop: channel.eventLoop)
         let handler = NIOSSHHandler(
             role: .server(serverConfiguration),
             allocator: channel.allocator,
@@ -161,6 +163,7 @@ public final class SSHServer: Sendable {
                     try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                     let subsystem = child.eventLoop.makePromise(of: Void.self)
                     try child.pipeline.syncOperations.addHandlers([
+                        KeyExchangeHoldHandler(gate: keyExchangeGate),
                         SessionRequestHandler(subsystemRequested: subsystem, logger: logger),
                         SSHChannelDataCodec(),
                         SFTPFrameHandler(maximumPacketLength: frameLimit),
@@ -170,7 +173,9 @@ public final class SSHServer: Sendable {
                     continuation.yield(SessionChannel(channel: asyncChannel, subsystemRequested: subsystem.futureResult))
                 }
             })
-        try channel.pipeline.syncOperations.addHandlers([handler, ConnectionErrorHandler(logger: logger)])
+        try channel.pipeline.syncOperations.addHandlers([
+            KeyExchangeGateScopeHandler(gate: keyExchangeGate), handler, ConnectionErrorHandler(logger: logger),
+        ])
         // A client that connects and never logs in (or never speaks) holds a socket and memory:
         // close it after the grace time. The timer belongs to the channel's event loop.
         let graceLogger = logger

@@ -20,6 +20,7 @@ final class HostKeyValidationDelegate: NIOSSHClientServerAuthenticationDelegate,
     private let port: Int
     private let verifier: any HostKeyVerifier
     private let failure = Mutex<(any Error)?>(nil)
+    private let verifiedKey = Mutex<NIOSSHPublicKey?>(nil)
 
     init(host: String, port: Int, verifier: any HostKeyVerifier) {
         self.host = host
@@ -31,6 +32,12 @@ final class HostKeyValidationDelegate: NIOSSHClientServerAuthenticationDelegate,
     var rejection: (any Error)? { self.failure.withLock { $0 } }
 
     func validateHostKey(hostKey: NIOSSHPublicKey, validationCompletePromise: EventLoopPromise<Void>) {
+        // A key re-exchange shows the key verified at login again. Answering at once sends our
+        // NEWKEYS before the server's next channel messages are processed (see KeyExchangeGate).
+        if self.verifiedKey.withLock({ $0 == hostKey }) {
+            validationCompletePromise.succeed(())
+            return
+        }
         let loop = validationCompletePromise.futureResult.eventLoop
         // File I/O stays off the event loop.
         NIOThreadPool.singleton.runIfActive(eventLoop: loop) {
@@ -38,6 +45,7 @@ final class HostKeyValidationDelegate: NIOSSHClientServerAuthenticationDelegate,
         }.whenComplete { result in
             switch result {
             case .success:
+                self.verifiedKey.withLock { $0 = hostKey }
                 validationCompletePromise.succeed(())
             case .failure(let error):
                 self.failure.withLock { $0 = error }

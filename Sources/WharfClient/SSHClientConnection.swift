@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSH
+import SSHCiphers
 import SFTPProtocol
 import Synchronization
 
@@ -56,8 +57,13 @@ public final class SSHClientConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let configuration = SSHClientConfiguration(userAuthDelegate: userAuth, serverAuthDelegate: hostKeys)
+                        let configuration = SSHClientConfiguration(
+                            userAuthDelegate: userAuth,
+                            serverAuthDelegate: hostKeys,
+                            transportProtectionSchemes: WharfTransportProtection.schemes
+                        )
                         try channel.pipeline.syncOperations.addHandlers([
+                            KeyExchangeGateScopeHandler(gate: KeyExchangeGate(eventLoop: channel.eventLoop)),
                             NIOSSHHandler(role: .client(configuration), allocator: channel.allocator, inboundChildChannelInitializer: nil),
                             AuthenticationWatcher(authenticated: authenticated),
                         ])
@@ -106,10 +112,12 @@ public final class SSHClientConnection: Sendable {
             let subsystem = parent.eventLoop.makePromise(of: Void.self)
             do {
                 let handler = try parent.pipeline.syncOperations.handler(type: NIOSSHHandler.self)
+                let keyExchangeGate = try parent.pipeline.syncOperations.handler(type: KeyExchangeGateScopeHandler.self).gate
                 handler.createChannel(opened, channelType: .session) { child, _ in
                     child.eventLoop.makeCompletedFuture {
                         try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                         try child.pipeline.syncOperations.addHandlers([
+                            KeyExchangeHoldHandler(gate: keyExchangeGate),
                             SubsystemRequestHandler(answered: subsystem),
                             ClientChannelDataCodec(logger: logger),
                             SFTPFrameHandler(maximumPacketLength: Self.maximumReplyLength),

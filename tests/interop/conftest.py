@@ -262,10 +262,11 @@ def workdir(wharf_server, request):
 # OpenSSH sshd (for `wharf sftp-server` as a subsystem)
 # --------------------------------------------------------------------------
 class SSHD:
-    def __init__(self, base, subsystem):
+    def __init__(self, base, subsystem, extra_config=""):
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         self.subsystem = subsystem
+        self.extra_config = extra_config
         self.user = "root"
         self.key = str(self.base / "client_ed25519")
         self.port = None
@@ -298,6 +299,7 @@ class SSHD:
             "PermitRootLogin yes\n"
             f"PidFile {self.base / 'sshd.pid'}\n"
             f"Subsystem sftp {self.subsystem}\n"
+            + self.extra_config
         )
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)],
@@ -322,8 +324,9 @@ class SSHD:
 def make_sshd(tmp_path_factory):
     daemons = []
 
-    def factory(subsystem):
-        d = SSHD(tmp_path_factory.mktemp("sshd"), subsystem).start()
+    def factory(subsystem, extra_config=""):
+        """`extra_config`: sshd_config lines appended (Ciphers, MACs, RekeyLimit...)."""
+        d = SSHD(tmp_path_factory.mktemp("sshd"), subsystem, extra_config).start()
         daemons.append(d)
         return d
 

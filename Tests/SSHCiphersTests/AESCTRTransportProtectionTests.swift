@@ -4,82 +4,7 @@ import NIOCore
 import NIOSSH
 import Testing
 
-@testable import SSHTransport
-
-// MARK: - Helpers
-
-private func hex(_ string: String) -> [UInt8] {
-    let digits = Array(string.utf8)
-    precondition(digits.count % 2 == 0)
-    return stride(from: 0, to: digits.count, by: 2).map { index in
-        UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16)!
-    }
-}
-
-private func bytes(_ buffer: ByteBuffer) -> [UInt8] {
-    Array(buffer.readableBytesView)
-}
-
-private func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-}
-
-/// One side's keys, and the mirror image the peer uses.
-private struct KeyPair {
-    var sender: NIOSSHSessionKeys
-    var receiver: NIOSSHSessionKeys
-
-    init(encryptionKeySize: Int) {
-        let ivA = randomBytes(16)
-        let ivB = randomBytes(16)
-        let encA = SymmetricKey(size: .init(bitCount: encryptionKeySize * 8))
-        let encB = SymmetricKey(size: .init(bitCount: encryptionKeySize * 8))
-        let macA = SymmetricKey(size: .bits256)
-        let macB = SymmetricKey(size: .bits256)
-        self.sender = NIOSSHSessionKeys(
-            initialInboundIV: ivB, initialOutboundIV: ivA,
-            inboundEncryptionKey: encB, outboundEncryptionKey: encA,
-            inboundMACKey: macB, outboundMACKey: macA
-        )
-        self.receiver = NIOSSHSessionKeys(
-            initialInboundIV: ivA, initialOutboundIV: ivB,
-            inboundEncryptionKey: encA, outboundEncryptionKey: encB,
-            inboundMACKey: macA, outboundMACKey: macB
-        )
-    }
-}
-
-/// Builds an unencrypted RFC 4253 §6 packet the way NIOSSH's serializer does when the length is
-/// encrypted: padding brings length field + padding length + payload + padding to a multiple of 16.
-private func plaintextPacket(payload: [UInt8]) -> ByteBuffer {
-    let unpadded = 4 + 1 + payload.count
-    var padding = 16 - unpadded % 16
-    if padding < 4 {
-        padding += 16
-    }
-    var buffer = ByteBuffer()
-    buffer.writeInteger(UInt32(1 + payload.count + padding))
-    buffer.writeInteger(UInt8(padding))
-    buffer.writeBytes(payload)
-    buffer.writeBytes(randomBytes(padding))
-    return buffer
-}
-
-/// Reads one packet off `stream` the way NIOSSH's parser does: decrypt the first block in place,
-/// read the length, slice out length + MAC, and hand the slice to the protection.
-private func readPacket(
-    from stream: inout ByteBuffer,
-    using protection: NIOSSHTransportProtection,
-    sequenceNumber: UInt32
-) throws -> ByteBuffer {
-    try protection.decryptFirstBlock(&stream)
-    let length = Int(stream.getInteger(at: stream.readerIndex, as: UInt32.self)!)
-    var packet = stream.readSlice(length: 4 + length + protection.macBytes)!
-    let payload = try protection.decryptAndVerifyRemainingPacket(&packet, sequenceNumber: sequenceNumber)
-    #expect(packet.readableBytes == 0)
-    return payload
-}
+@testable import SSHCiphers
 
 private var schemeTypes: [NIOSSHTransportProtection.Type] {
     [AES128CTRHMACSHA256TransportProtection.self, AES256CTRHMACSHA256TransportProtection.self]
@@ -170,13 +95,13 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
 
     @Test func rejectsPartialBlocksAndBadParameters() throws {
         var keystream = try AESCTRKeystream(key: SymmetricKey(size: .bits128), initialCounter: Self.counter)
-        #expect(throws: AESCTRTransportProtectionError.invalidPacketLength(15)) {
+        #expect(throws: SSHTransportProtectionError.invalidPacketLength(15)) {
             _ = try keystream.apply(Array(repeating: 0, count: 15))
         }
-        #expect(throws: AESCTRTransportProtectionError.invalidIVSize) {
+        #expect(throws: SSHTransportProtectionError.invalidIVSize) {
             _ = try AESCTRKeystream(key: SymmetricKey(size: .bits128), initialCounter: [UInt8](repeating: 0, count: 12))
         }
-        #expect(throws: AESCTRTransportProtectionError.invalidKeySize) {
+        #expect(throws: SSHTransportProtectionError.invalidKeySize) {
             _ = try AESCTRKeystream(key: SymmetricKey(data: [UInt8](repeating: 0, count: 20)), initialCounter: Self.counter)
         }
     }
@@ -226,7 +151,7 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
     /// The wire form is AES-CTR over the whole packet followed by
     /// HMAC-SHA256(mac key, uint32 sequence number || unencrypted packet).
     @Test func wireFormatMatchesPrimitives() throws {
-        let keys = KeyPair(encryptionKeySize: 16)
+        let keys = KeyPair(encryptionKeySize: 16, ivSize: 16)
         let protection = try AES128CTRHMACSHA256TransportProtection(initialKeys: keys.sender)
         var reference = try AESCTRKeystream(
             key: keys.sender.outboundEncryptionKey,
@@ -234,7 +159,7 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
         )
 
         for (sequenceNumber, payloadSize) in [(UInt32(3), 7), (4, 33), (5, 0)] {
-            let plaintext = plaintextPacket(payload: randomBytes(payloadSize))
+            let plaintext = plaintextPacket(lengthEncrypted: true, payload: randomBytes(payloadSize))
             var wire = plaintext
             try protection.encryptPacket(&wire, sequenceNumber: sequenceNumber)
 
@@ -252,7 +177,7 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
     @Test(arguments: [0, 1])
     func roundTripAcrossManyPackets(schemeIndex: Int) throws {
         let scheme = schemeTypes[schemeIndex]
-        let keys = KeyPair(encryptionKeySize: scheme.keySizes.encryptionKeySize)
+        let keys = KeyPair(encryptionKeySize: scheme.keySizes.encryptionKeySize, ivSize: 16)
         let sender = try scheme.init(initialKeys: keys.sender)
         let receiver = try scheme.init(initialKeys: keys.receiver)
 
@@ -262,7 +187,7 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
         // Everything goes into one stream, as it would arrive on a socket.
         var stream = ByteBuffer()
         for (offset, payload) in payloads.enumerated() {
-            var packet = plaintextPacket(payload: payload)
+            var packet = plaintextPacket(lengthEncrypted: true, payload: payload)
             try sender.encryptPacket(&packet, sequenceNumber: firstSequenceNumber &+ UInt32(offset))
             #expect(packet.readableBytes % 16 == sender.macBytes % 16)
             stream.writeBuffer(&packet)
@@ -280,24 +205,24 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
     }
 
     @Test func bothDirectionsAndRekey() throws {
-        var keys = KeyPair(encryptionKeySize: 32)
+        var keys = KeyPair(encryptionKeySize: 32, ivSize: 16)
         let client = try AES256CTRHMACSHA256TransportProtection(initialKeys: keys.sender)
         let server = try AES256CTRHMACSHA256TransportProtection(initialKeys: keys.receiver)
 
         for round in 0..<2 {
             for sequenceNumber in UInt32(0)..<4 {
                 let request = randomBytes(20 + Int(sequenceNumber))
-                var wire = plaintextPacket(payload: request)
+                var wire = plaintextPacket(lengthEncrypted: true, payload: request)
                 try client.encryptPacket(&wire, sequenceNumber: sequenceNumber)
                 #expect(bytes(try readPacket(from: &wire, using: server, sequenceNumber: sequenceNumber)) == request)
 
                 let response = randomBytes(50 * Int(sequenceNumber))
-                wire = plaintextPacket(payload: response)
+                wire = plaintextPacket(lengthEncrypted: true, payload: response)
                 try server.encryptPacket(&wire, sequenceNumber: sequenceNumber)
                 #expect(bytes(try readPacket(from: &wire, using: client, sequenceNumber: sequenceNumber)) == response)
             }
             if round == 0 {
-                keys = KeyPair(encryptionKeySize: 32)
+                keys = KeyPair(encryptionKeySize: 32, ivSize: 16)
                 try client.updateKeys(keys.sender)
                 try server.updateKeys(keys.receiver)
             }
@@ -306,11 +231,11 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
 
     @Test(arguments: ["mac", "ciphertext", "sequenceNumber"])
     func rejectsTampering(what: String) throws {
-        let keys = KeyPair(encryptionKeySize: 16)
+        let keys = KeyPair(encryptionKeySize: 16, ivSize: 16)
         let sender = try AES128CTRHMACSHA256TransportProtection(initialKeys: keys.sender)
         let receiver = try AES128CTRHMACSHA256TransportProtection(initialKeys: keys.receiver)
 
-        var wire = plaintextPacket(payload: randomBytes(40))
+        var wire = plaintextPacket(lengthEncrypted: true, payload: randomBytes(40))
         try sender.encryptPacket(&wire, sequenceNumber: 9)
         var sequenceNumber: UInt32 = 9
         switch what {
@@ -324,47 +249,47 @@ private var schemeTypes: [NIOSSHTransportProtection.Type] {
             sequenceNumber = 10
         }
 
-        #expect(throws: AESCTRTransportProtectionError.macVerificationFailed) {
+        #expect(throws: SSHTransportProtectionError.macVerificationFailed) {
             _ = try readPacket(from: &wire, using: receiver, sequenceNumber: sequenceNumber)
         }
     }
 
     @Test func rejectsLengthsThatAreNotWholeBlocks() throws {
-        let keys = KeyPair(encryptionKeySize: 16)
+        let keys = KeyPair(encryptionKeySize: 16, ivSize: 16)
         let sender = try AES128CTRHMACSHA256TransportProtection(initialKeys: keys.sender)
         let receiver = try AES128CTRHMACSHA256TransportProtection(initialKeys: keys.receiver)
 
         // Outbound: a packet that is not a multiple of the block size.
         var short = ByteBuffer(bytes: [UInt8](repeating: 0, count: 20))
-        #expect(throws: AESCTRTransportProtectionError.invalidPacketLength(20)) {
+        #expect(throws: SSHTransportProtectionError.invalidPacketLength(20)) {
             try sender.encryptPacket(&short, sequenceNumber: 0)
         }
 
         // Inbound: a decrypted length field that does not describe whole blocks.
-        var wire = plaintextPacket(payload: randomBytes(40))
+        var wire = plaintextPacket(lengthEncrypted: true, payload: randomBytes(40))
         try sender.encryptPacket(&wire, sequenceNumber: 0)
         try receiver.decryptFirstBlock(&wire)
         let length = wire.getInteger(at: wire.readerIndex, as: UInt32.self)!
         wire.setInteger(length + 1, at: wire.readerIndex)
         wire.writeInteger(UInt8(0))  // keep the buffer consistent with the forged length
-        #expect(throws: AESCTRTransportProtectionError.invalidPacketLength(Int(length) + 5)) {
+        #expect(throws: SSHTransportProtectionError.invalidPacketLength(Int(length) + 5)) {
             _ = try receiver.decryptAndVerifyRemainingPacket(&wire, sequenceNumber: 0)
         }
     }
 
     @Test func rejectsWrongKeySizes() throws {
-        let keys = KeyPair(encryptionKeySize: 16)
-        #expect(throws: AESCTRTransportProtectionError.invalidKeySize) {
+        let keys = KeyPair(encryptionKeySize: 16, ivSize: 16)
+        #expect(throws: SSHTransportProtectionError.invalidKeySize) {
             _ = try AES256CTRHMACSHA256TransportProtection(initialKeys: keys.sender)
         }
         var badMAC = keys.sender
         badMAC.inboundMACKey = SymmetricKey(size: .bits128)
-        #expect(throws: AESCTRTransportProtectionError.invalidMACKeySize) {
+        #expect(throws: SSHTransportProtectionError.invalidMACKeySize) {
             _ = try AES128CTRHMACSHA256TransportProtection(initialKeys: badMAC)
         }
         var badIV = keys.sender
         badIV.initialOutboundIV = Array(repeating: 0, count: 12)
-        #expect(throws: AESCTRTransportProtectionError.invalidIVSize) {
+        #expect(throws: SSHTransportProtectionError.invalidIVSize) {
             _ = try AES128CTRHMACSHA256TransportProtection(initialKeys: badIV)
         }
     }

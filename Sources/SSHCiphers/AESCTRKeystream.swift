@@ -1,12 +1,6 @@
+import COpenSSL
 import Crypto
-import CryptoExtras
 import NIOCore
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// AES in counter mode (NIST SP 800-38A §6.5) as SSH uses it (RFC 4344 §4).
 ///
@@ -15,23 +9,29 @@ import Foundation
 /// in one direction until the next key exchange. Callers only ever process whole blocks (SSH packets
 /// are a multiple of the block size, and the first block of an inbound packet is decrypted on its
 /// own), so the position is always block-aligned and no partial keystream block is ever kept.
+///
+/// OpenSSL's context runs the cipher, in place; the counter is also tracked here, for ``counter``.
 struct AESCTRKeystream {
     static let blockSize = 16
 
-    private let key: SymmetricKey
+    private let context: EVPCipherContext
 
     /// The next counter block, as a 128-bit integer split into host-order halves.
     private var counterHigh: UInt64
     private var counterLow: UInt64
 
     init(key: SymmetricKey, initialCounter: some Collection<UInt8>) throws {
-        guard [128, 192, 256].contains(key.bitCount) else {
-            throw AESCTRTransportProtectionError.invalidKeySize
-        }
+        let cipher: OpaquePointer? =
+            switch key.bitCount {
+            case 128: EVP_aes_128_ctr()
+            case 192: EVP_aes_192_ctr()
+            case 256: EVP_aes_256_ctr()
+            default: throw SSHTransportProtectionError.invalidKeySize
+            }
         guard initialCounter.count == Self.blockSize else {
-            throw AESCTRTransportProtectionError.invalidIVSize
+            throw SSHTransportProtectionError.invalidIVSize
         }
-        self.key = key
+        self.context = try EVPCipherContext(cipher: cipher, key: key, iv: Array(initialCounter), encrypting: true)
         var high: UInt64 = 0
         var low: UInt64 = 0
         for (offset, byte) in initialCounter.enumerated() {
@@ -56,23 +56,22 @@ struct AESCTRKeystream {
     /// The range must lie within the buffer's readable bytes and be a whole number of blocks.
     mutating func apply(to buffer: inout ByteBuffer, at index: Int, length: Int) throws {
         guard length >= 0, length % Self.blockSize == 0 else {
-            throw AESCTRTransportProtectionError.invalidPacketLength(length)
+            throw SSHTransportProtectionError.invalidPacketLength(length)
         }
         guard index >= buffer.readerIndex, index + length <= buffer.writerIndex else {
-            throw AESCTRTransportProtectionError.invalidPacketLength(length)
+            throw SSHTransportProtectionError.invalidPacketLength(length)
         }
         guard length > 0 else {
             return
         }
 
-        let nonce = try self.counter.withUnsafeBytes { try AES._CTR.Nonce(nonceBytes: $0) }
         let offset = index - buffer.readerIndex
-        let key = self.key
-        try buffer.withUnsafeMutableReadableBytes { readable in
-            let region = UnsafeMutableRawBufferPointer(rebasing: readable[offset..<(offset + length)])
-            let transformed = try AES._CTR.encrypt(UnsafeRawBufferPointer(region), using: key, nonce: nonce)
-            precondition(transformed.count == length, "AES-CTR changed the data length")
-            transformed.withUnsafeBytes { region.copyMemory(from: $0) }
+        let context = self.context
+        try buffer.withUnsafeMutableReadableBytes { readable throws(SSHTransportProtectionError) in
+            guard let start = readable.baseAddress?.advanced(by: offset) else {
+                throw .invalidPacketLength(length)
+            }
+            try context.update(start, into: start, count: length)
         }
         self.advance(blocks: length / Self.blockSize)
     }

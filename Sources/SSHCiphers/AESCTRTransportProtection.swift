@@ -2,78 +2,16 @@ import Crypto
 import NIOCore
 import NIOSSH
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
-/// The transport protection schemes Wharf offers, in order of preference.
-///
-/// NIOSSH's own AES-GCM schemes come first; the AES-CTR + HMAC-SHA2-256 schemes follow for clients
-/// without AES-GCM (libssh2 before 1.11, hence curl's `sftp://` on Debian 12).
-///
-/// A CTR scheme is only chosen when the client also offers the MAC `hmac-sha2-256`: NIOSSH ties one
-/// MAC to one cipher, and advertises the MAC names of the schemes it is given.
-public enum WharfTransportProtection {
-    private static let sendableSchemes: [(NIOSSHTransportProtection & _NIOSSHSendableMetatype).Type] =
-        Constants.bundledTransportProtectionSchemes + [
-            AES256CTRHMACSHA256TransportProtection.self,
-            AES128CTRHMACSHA256TransportProtection.self,
-        ]
-
-    /// AES-GCM (NIOSSH's defaults) first, then `aes256-ctr` and `aes128-ctr` with `hmac-sha2-256`.
-    /// Pass to `SSHServerConfiguration.transportProtectionSchemes`.
-    public static var schemes: [NIOSSHTransportProtection.Type] {
-        Self.sendableSchemes
-    }
-}
-
-/// Errors from the AES-CTR transport protection schemes.
-public enum AESCTRTransportProtectionError: Error, Hashable, Sendable {
-    /// An encryption key is not the size the cipher needs.
-    case invalidKeySize
-    /// An IV is not 16 bytes.
-    case invalidIVSize
-    /// A MAC key is not 32 bytes.
-    case invalidMACKeySize
-    /// A packet (length field included) is shorter than 16 bytes, not a multiple of 16 bytes, or
-    /// does not match the length its buffer holds.
-    case invalidPacketLength(Int)
-    /// The MAC of an inbound packet does not match its contents.
-    case macVerificationFailed
-    /// An inbound packet has fewer than 4 bytes of padding.
-    case insufficientPadding
-    /// An inbound packet's padding is longer than the packet.
-    case excessPadding
-}
-
-/// The AES key length of an AES-CTR scheme.
-public protocol AESCTRKeyLength: Sendable {
-    static var cipherName: String { get }
-    static var keyByteCount: Int { get }
-}
-
-public enum AES128CTRKeyLength: AESCTRKeyLength {
-    public static var cipherName: String { "aes128-ctr" }
-    public static var keyByteCount: Int { 16 }
-}
-
-public enum AES256CTRKeyLength: AESCTRKeyLength {
-    public static var cipherName: String { "aes256-ctr" }
-    public static var keyByteCount: Int { 32 }
-}
-
 /// `aes128-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
-public typealias AES128CTRHMACSHA256TransportProtection = AESCTRHMACSHA256TransportProtection<AES128CTRKeyLength>
+public typealias AES128CTRHMACSHA256TransportProtection = AESCTRHMACSHA256TransportProtection<AES128KeyLength>
 /// `aes256-ctr` (RFC 4344) with `hmac-sha2-256` (RFC 6668).
-public typealias AES256CTRHMACSHA256TransportProtection = AESCTRHMACSHA256TransportProtection<AES256CTRKeyLength>
+public typealias AES256CTRHMACSHA256TransportProtection = AESCTRHMACSHA256TransportProtection<AES256KeyLength>
 
 /// AES-CTR with HMAC-SHA2-256 as a NIOSSH transport protection scheme, for one key length.
-public final class AESCTRHMACSHA256TransportProtection<KeyLength: AESCTRKeyLength>: NIOSSHTransportProtection,
+public final class AESCTRHMACSHA256TransportProtection<KeyLength: AESKeyLength>: NIOSSHTransportProtection,
     _NIOSSHSendableMetatype
 {
-    public static var cipherName: String { KeyLength.cipherName }
+    public static var cipherName: String { KeyLength.ctrCipherName }
     public static var macName: String? { AESCTRHMACSHA256Engine.macName }
     public static var cipherBlockSize: Int { AESCTRKeystream.blockSize }
     public static var keySizes: ExpectedKeySizes {
@@ -84,6 +22,7 @@ public final class AESCTRHMACSHA256TransportProtection<KeyLength: AESCTRKeyLengt
     public var lengthEncrypted: Bool { true }
 
     private var engine: AESCTRHMACSHA256Engine
+    private let keyExchangeWatch = KeyExchangeWatch()
 
     public init(initialKeys: NIOSSHSessionKeys) throws {
         self.engine = try AESCTRHMACSHA256Engine(keys: initialKeys, keySizes: Self.keySizes)
@@ -98,10 +37,13 @@ public final class AESCTRHMACSHA256TransportProtection<KeyLength: AESCTRKeyLengt
     }
 
     public func decryptAndVerifyRemainingPacket(_ source: inout ByteBuffer, sequenceNumber: UInt32) throws -> ByteBuffer {
-        try self.engine.decryptAndVerifyRemainingPacket(&source, sequenceNumber: sequenceNumber)
+        let payload = try self.engine.decryptAndVerifyRemainingPacket(&source, sequenceNumber: sequenceNumber)
+        self.keyExchangeWatch.received(payload: payload)
+        return payload
     }
 
     public func encryptPacket(_ destination: inout ByteBuffer, sequenceNumber: UInt32) throws {
+        self.keyExchangeWatch.sending(packet: destination)
         try self.engine.encryptPacket(&destination, sequenceNumber: sequenceNumber)
     }
 }
@@ -122,12 +64,12 @@ struct AESCTRHMACSHA256Engine {
         guard keys.outboundEncryptionKey.bitCount == keySizes.encryptionKeySize * 8,
             keys.inboundEncryptionKey.bitCount == keySizes.encryptionKeySize * 8
         else {
-            throw AESCTRTransportProtectionError.invalidKeySize
+            throw SSHTransportProtectionError.invalidKeySize
         }
         guard keys.outboundMACKey.bitCount == Self.macLength * 8,
             keys.inboundMACKey.bitCount == Self.macLength * 8
         else {
-            throw AESCTRTransportProtectionError.invalidMACKeySize
+            throw SSHTransportProtectionError.invalidMACKeySize
         }
         self.outboundCipher = try AESCTRKeystream(key: keys.outboundEncryptionKey, initialCounter: keys.initialOutboundIV)
         self.inboundCipher = try AESCTRKeystream(key: keys.inboundEncryptionKey, initialCounter: keys.initialInboundIV)
@@ -146,14 +88,14 @@ struct AESCTRHMACSHA256Engine {
     mutating func decryptAndVerifyRemainingPacket(_ source: inout ByteBuffer, sequenceNumber: UInt32) throws -> ByteBuffer {
         let start = source.readerIndex
         guard let packetLength = source.getInteger(at: start, as: UInt32.self) else {
-            throw AESCTRTransportProtectionError.invalidPacketLength(source.readableBytes)
+            throw SSHTransportProtectionError.invalidPacketLength(source.readableBytes)
         }
         // The whole packet, length field included, as RFC 4253 §6 counts it for the block size.
         let (total, overflow) = Int(packetLength).addingReportingOverflow(4)
         guard !overflow, total >= AESCTRKeystream.blockSize, total % AESCTRKeystream.blockSize == 0,
             source.readableBytes == total + Self.macLength
         else {
-            throw AESCTRTransportProtectionError.invalidPacketLength(total)
+            throw SSHTransportProtectionError.invalidPacketLength(total)
         }
 
         let blockSize = AESCTRKeystream.blockSize
@@ -167,22 +109,22 @@ struct AESCTRHMACSHA256Engine {
             }
         }
         guard valid else {
-            throw AESCTRTransportProtectionError.macVerificationFailed
+            throw SSHTransportProtectionError.macVerificationFailed
         }
 
         guard let paddingByte = source.getInteger(at: start + 4, as: UInt8.self) else {
-            throw AESCTRTransportProtectionError.invalidPacketLength(total)
+            throw SSHTransportProtectionError.invalidPacketLength(total)
         }
         let paddingLength = Int(paddingByte)
         guard paddingLength >= 4 else {
-            throw AESCTRTransportProtectionError.insufficientPadding
+            throw SSHTransportProtectionError.insufficientPadding
         }
         let payloadLength = Int(packetLength) - 1 - paddingLength
         guard payloadLength >= 0 else {
-            throw AESCTRTransportProtectionError.excessPadding
+            throw SSHTransportProtectionError.excessPadding
         }
         guard let payload = source.getSlice(at: start + 5, length: payloadLength) else {
-            throw AESCTRTransportProtectionError.excessPadding
+            throw SSHTransportProtectionError.excessPadding
         }
         source.moveReaderIndex(forwardBy: total + Self.macLength)
         return payload
@@ -194,7 +136,7 @@ struct AESCTRHMACSHA256Engine {
         let start = destination.readerIndex
         let total = destination.readableBytes
         guard total >= AESCTRKeystream.blockSize, total % AESCTRKeystream.blockSize == 0 else {
-            throw AESCTRTransportProtectionError.invalidPacketLength(total)
+            throw SSHTransportProtectionError.invalidPacketLength(total)
         }
         let mac = Self.mac(key: self.outboundMACKey, sequenceNumber: sequenceNumber, packet: destination, length: total)
         try self.outboundCipher.apply(to: &destination, at: start, length: total)
