@@ -66,6 +66,10 @@ public final class SFTPSession: Sendable {
         }
     }
 
+    /// Every request runs in a child task, the ones that run alone too: Swift's task allocator
+    /// keeps, until a task ends, the slabs of the deepest chain of async frames it ever ran, and
+    /// `perform`'s frame holds room for every kind of request. In the session's own task those
+    /// kilobytes would stay with every idle session for good; a child task gives them back.
     private func serve<Packets: AsyncSequence>(packets: Packets, send: @escaping Send) async throws
     where Packets.Element == ByteBuffer {
         var initialized = false
@@ -160,7 +164,12 @@ public final class SFTPSession: Sendable {
                         }
                         try await reply(.status(id: id, code: .ok, message: "Success"), turn: token)
                     } else {
-                        try await reply(await self.respond(to: request), turn: token)
+                        // In a child task, alone: see `serve`'s comment on memory.
+                        group.addTask {
+                            try await reply(await self.respond(to: request), turn: token)
+                            return token
+                        }
+                        _ = try await group.next()
                     }
                 }
             }

@@ -19,7 +19,9 @@ public final class KeyExchangeHoldHandler: ChannelOutboundHandler, RemovableChan
     }
 
     private let gate: KeyExchangeGate
-    private var held = CircularBuffer<Operation>()
+    /// Created at the first hold: a re-exchange is rare, and an idle session should not carry a
+    /// buffer for it (CircularBuffer's default capacity is over a KiB per channel).
+    private var held: CircularBuffer<Operation>? = nil
     private var waiting = false
     private var context: ChannelHandlerContext?
 
@@ -33,7 +35,7 @@ public final class KeyExchangeHoldHandler: ChannelOutboundHandler, RemovableChan
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        while let operation = self.held.popFirst() {
+        while let operation = self.held?.popFirst() {
             switch operation {
             case .write(_, let promise), .close(_, let promise), .userEvent(_, let promise):
                 promise?.fail(ChannelError.ioOnClosedChannel)
@@ -64,11 +66,14 @@ public final class KeyExchangeHoldHandler: ChannelOutboundHandler, RemovableChan
     }
 
     private func pass(_ operation: Operation, context: ChannelHandlerContext) {
-        if self.held.isEmpty, self.gate.isOpen {
+        if self.held?.isEmpty ?? true, self.gate.isOpen {
             Self.perform(operation, context: context)
             return
         }
-        self.held.append(operation)
+        if self.held == nil {
+            self.held = CircularBuffer(initialCapacity: 16)
+        }
+        self.held?.append(operation)
         self.waitForGate()
     }
 
@@ -83,10 +88,10 @@ public final class KeyExchangeHoldHandler: ChannelOutboundHandler, RemovableChan
     private func release() {
         self.waiting = false
         guard let context = self.context else { return }
-        while self.gate.isOpen, let operation = self.held.popFirst() {
+        while self.gate.isOpen, let operation = self.held?.popFirst() {
             Self.perform(operation, context: context)
         }
-        if !self.held.isEmpty {
+        if !(self.held?.isEmpty ?? true) {
             self.waitForGate()
         }
     }

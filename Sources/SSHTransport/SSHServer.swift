@@ -192,48 +192,88 @@ public final class SSHServer: Sendable {
         return Connection(channel: channel, delegate: delegate, sessions: sessions, peer: peer, admitted: true)
     }
 
+    /// The connection's task: its frames stay for as long as the connection does, so the logging
+    /// (string interpolation, metadata dictionaries) is in synchronous calls, on the thread's stack.
     private func serve(_ connection: Connection) async {
         guard connection.admitted else { return }
         let token = self.live.insert(connection.channel)
         defer { self.live.remove(token) }
-        self.logger.info("connection from \(connection.peer)", metadata: ["peer": "\(connection.peer)"])
+        self.logOpened(connection)
         let started = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             for await session in connection.sessions {
                 group.addTask { await self.serveSession(session, on: connection) }
             }
         }
+        self.logClosed(connection, after: ContinuousClock.now - started)
+    }
+
+    @inline(never)
+    private func logOpened(_ connection: Connection) {
+        self.logger.info("connection from \(connection.peer)", metadata: ["peer": "\(connection.peer)"])
+    }
+
+    @inline(never)
+    private func logClosed(_ connection: Connection, after duration: Duration) {
         let user = connection.delegate.user?.name ?? "-"
         self.logger.info(
-            "connection from \(connection.peer) closed after \((ContinuousClock.now - started).logDescription)",
+            "connection from \(connection.peer) closed after \(duration.logDescription)",
             metadata: ["peer": "\(connection.peer)", "user": "\(user)"])
     }
 
+    /// Set-up and serving are calls of their own, not inlined: the session's task keeps, for as long
+    /// as the session lasts, the slabs of the deepest chain of async frames it ran, and the chain
+    /// that waits for requests should not carry set-up's locals.
     private func serveSession(_ session: SessionChannel, on connection: Connection) async {
+        guard let started = await self.startSFTP(session, on: connection) else { return }
+        await self.runSFTP(started.sftp, on: session.channel, logger: started.logger)
+        started.logger.info("session closed for local user \(started.userName) from \(connection.peer)")
+    }
+
+    /// The SFTP session for a channel that asked for the subsystem; nil (and the channel closed)
+    /// when it did not, or when the user's home cannot be opened. Only what crosses an `await`
+    /// is in this frame; the session is put together in a synchronous call.
+    @inline(never)
+    private func startSFTP(
+        _ session: SessionChannel, on connection: Connection
+    ) async -> (sftp: SFTPSession, logger: Logger, userName: String)? {
         do {
             try await session.subsystemRequested.get()
         } catch {
             // Closed without asking for sftp, or refused requests only.
             try? await session.channel.channel.close()
-            return
+            return nil
         }
         guard let user = connection.delegate.user else {
             try? await session.channel.channel.close()
-            return
+            return nil
         }
-        var logger = self.logger
-        logger[metadataKey: "user"] = "\(user.name)"
-        logger[metadataKey: "peer"] = "\(connection.peer)"
         let storage: any Storage
         do {
             // Preparing the home directory is file I/O: off the event loop this session runs on.
             let makeStorage = self.makeStorage
             storage = try await self.pool.runIfActive { try makeStorage(user) }
         } catch {
-            logger.error("cannot open home \(user.home) for \(user.name): \(error)")
+            self.sessionLogger(for: user, on: connection).error("cannot open home \(user.home) for \(user.name): \(error)")
             try? await session.channel.channel.close()
-            return
+            return nil
         }
+        return self.makeSFTPSession(for: user, storage: storage, on: connection)
+    }
+
+    @inline(never)
+    private func sessionLogger(for user: AuthenticatedUser, on connection: Connection) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "user"] = "\(user.name)"
+        logger[metadataKey: "peer"] = "\(connection.peer)"
+        return logger
+    }
+
+    @inline(never)
+    private func makeSFTPSession(
+        for user: AuthenticatedUser, storage: any Storage, on connection: Connection
+    ) -> (sftp: SFTPSession, logger: Logger, userName: String) {
+        let logger = self.sessionLogger(for: user, on: connection)
         var configuration = self.configuration.sftp
         configuration.userName = user.name
         logger.info("session opened for local user \(user.name) from \(connection.peer)")
@@ -242,12 +282,17 @@ public final class SSHServer: Sendable {
             sessionExitHook = { @Sendable in await exitHook(user) }
         }
         let sftp = SFTPSession(storage: storage, configuration: configuration, logger: logger, exitHook: sessionExitHook)
-        let channel = session.channel.channel
+        return (sftp, logger, user.name)
+    }
+
+    @inline(never)
+    private func runSFTP(_ sftp: SFTPSession, on asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, logger: Logger) async {
+        let channel = asyncChannel.channel
         do {
             // The body always leaves by throwing `SessionFinished`: NIOSSH fails a child channel's
             // closeFuture when the TCP connection drops under it, and NIOAsyncChannel asserts on a
             // failed closeFuture only on its normal exit path, not on the error path.
-            try await session.channel.executeThenClose { inbound, _ in
+            try await asyncChannel.executeThenClose { inbound, _ in
                 // Replies are written straight to the channel; `drain()` awaits the last write, whose
                 // promise completes only once NIOSSH has sent the data within the flow-control
                 // window, so nothing is left queued that a close could drop.
@@ -272,7 +317,6 @@ public final class SSHServer: Sendable {
         } catch {
             logger.debug("session channel closed: \(error)")
         }
-        logger.info("session closed for local user \(user.name) from \(connection.peer)")
     }
 }
 
