@@ -81,6 +81,9 @@ extension RemoteFileSystem {
         if let mode = attributes.permissions, FileKind(mode: mode) != .file {
             throw FileTransferError.notARegularFile(path: remotePath)
         }
+        if let existing = try await LocalFileSystem.status(localPath), existing.kind == .other {
+            return try await self.downloadInPlace(remotePath: remotePath, device: localPath, attributes: attributes, options: options)
+        }
         let partPath = localPath + Self.partialDownloadSuffix
         var offset: UInt64 = 0
         if options.resume, let remoteSize = attributes.size {
@@ -133,6 +136,41 @@ extension RemoteFileSystem {
             return FileTransferResult(
                 size: size, bytesTransferred: received, resumedFrom: startedAt, alreadyComplete: false,
                 verification: verification)
+        }
+    }
+
+    /// A download to a device or another special file (`wharf get URL /dev/null`), as curl and
+    /// OpenSSH's `sftp` do it: written in place, from byte 0. The usual temporary name and rename
+    /// would replace the device with a regular file (as root, /dev/null itself); and there is no
+    /// size to check, time to set or content to read back.
+    private func downloadInPlace(
+        remotePath: String, device: String, attributes: SFTPFileAttributes, options: TransferOptions
+    ) async throws -> FileTransferResult {
+        if options.verify {
+            throw FileTransferError.cannotVerify(path: device)
+        }
+        let sink = try await LocalFile.open(device, mode: .write(truncate: false))
+        do {
+            let total = attributes.size ?? 0
+            let progress = options.progress.map { report in
+                { @Sendable (done: UInt64) in report(done, max(total, done)) }
+            }
+            let received = try await self.download(
+                remotePath, to: sink, from: 0, requestsInFlight: options.requestsInFlight, progress: progress)
+            try await sink.close()
+            if let expected = attributes.size, expected != received {
+                // It may have changed while we read it: what matters is the size it has now.
+                let current = try await self.stat(remotePath).size
+                guard current == received else {
+                    throw FileTransferError.incomplete(path: device, expected: current ?? expected, received: received)
+                }
+            }
+            options.progress?(received, received)
+            return FileTransferResult(
+                size: received, bytesTransferred: received, resumedFrom: 0, alreadyComplete: false, verification: nil)
+        } catch {
+            try? await sink.close()
+            throw error
         }
     }
 

@@ -8,6 +8,9 @@ public enum FileTransferError: Error, Hashable, Sendable, CustomStringConvertibl
     case incomplete(path: String, expected: UInt64, received: UInt64)
     /// A file transfer was asked for something that is not a regular file.
     case notARegularFile(path: String)
+    /// Verification was asked for a download to a device or another special file, which cannot
+    /// be read back.
+    case cannotVerify(path: String)
     /// A tree transfer or mirror was asked for something that is not a directory.
     case notADirectory(path: String)
     /// A directory entry the server sent cannot be used as a local name ("", ".", "..", or with a "/").
@@ -25,6 +28,8 @@ public enum FileTransferError: Error, Hashable, Sendable, CustomStringConvertibl
             return "\(path): incomplete transfer: \(received) bytes of \(expected)"
         case .notARegularFile(let path):
             return "\(path): not a regular file"
+        case .cannotVerify(let path):
+            return "\(path): not a regular file, cannot be verified"
         case .notADirectory(let path):
             return "\(path): not a directory"
         case .unsafeName(let directory, let name):

@@ -54,6 +54,19 @@ def _seeded(size, seed):
     return bytes(out[:size])
 
 
+def null_device(tmp_path):
+    """A character device that discards what is written to it: a copy of /dev/null made with
+    mknod in tmp_path (root in CI), else /dev/null itself. A download to it must write to the
+    device, not replace it with a regular file."""
+    import stat as _stat
+    path = tmp_path / "null-device"
+    try:
+        os.mknod(path, 0o666 | _stat.S_IFCHR, os.makedev(1, 3))
+        return path
+    except (PermissionError, OSError):
+        return "/dev/null"
+
+
 def read_bytes(path):
     with open(path, "rb") as f:
         return f.read()

@@ -11,7 +11,7 @@ import pytest
 
 from client_fixtures import (MiB, UTF8_NAMES, count_files, failed, make_tree, ok, target,  # noqa: F401
                              tree_digest)
-from helpers import sha256_file, write_random
+from helpers import null_device, sha256_file, write_random
 
 
 # --------------------------------------------------------------------------
@@ -52,6 +52,21 @@ def test_big_file_200mib_put_and_get(target, tmp_path):
     assert os.path.getsize(dest) == size
     assert sha256_file(dest) == want
     print(f"{target.kind}: put 200 MiB in {t_put:.1f}s, get in {t_get:.1f}s")
+
+
+def test_get_to_a_device_writes_to_it(target, tmp_path):
+    """`wharf get URL /dev/null` (a speed test, as with curl -o /dev/null): the data goes to the
+    device; the device is still one afterwards (no temporary name renamed over it), and --verify
+    is refused with one line since a device cannot be read back."""
+    target.path("data.bin").write_bytes(os.urandom(MiB + 5))
+    device = null_device(tmp_path)
+    ok(target.wharf("get", target.url("data.bin"), device))
+    assert stat.S_ISCHR(os.stat(device).st_mode), f"{device} is no longer a character device"
+    assert not os.path.exists(f"{device}.wharf-part")
+    p = failed(target.wharf("get", "--verify", target.url("data.bin"), device))
+    assert "cannot be verified" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert stat.S_ISCHR(os.stat(device).st_mode)
 
 
 def test_get_into_existing_directory_and_cwd(target, tmp_path):

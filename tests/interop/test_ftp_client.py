@@ -28,7 +28,7 @@ from ftp_client_fixtures import (ACTIVE_PEERS, BIG_PEERS, LISTING_PEERS, TREE_PE
                                  VSFTPD_PASSWORD, WHARF_URL_PASSWORD, WHARF_URL_USER, failed, make_utf8_tree, ok,
                                  part_files, quiet)
 from ftp_fixtures import ImplicitFTP_TLS
-from helpers import sha256_file, write_random
+from helpers import null_device, sha256_file, write_random
 
 
 def on(*names):
@@ -195,6 +195,16 @@ def test_get_into_directory_and_cwd_and_overwrite(peer, tmp_path):
     ok(peer.wharf("put", src, peer.url("hello.txt")))
     assert peer.path("hello.txt").read_bytes() == b"3"
     assert sorted(os.listdir(peer.path())) == ["hello.txt"]
+
+
+def test_get_to_a_device_writes_to_it(peer, tmp_path):
+    """curl -o /dev/null's use: the device receives the data and stays a device."""
+    import stat
+    peer.path("data.bin").write_bytes(os.urandom(MiB + 5))
+    device = null_device(tmp_path)
+    ok(peer.wharf("get", peer.url("data.bin"), device))
+    assert stat.S_ISCHR(os.stat(device).st_mode), f"{device} is no longer a character device"
+    assert not os.path.exists(f"{device}.wharf-part")
 
 
 def test_absolute_url_path(peer, tmp_path):
