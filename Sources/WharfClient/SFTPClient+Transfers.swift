@@ -80,6 +80,14 @@ extension SFTPClient {
         requestsInFlight: Int = SFTPClient.defaultRequestsInFlight,
         progress: Progress? = nil
     ) async throws -> UInt64 {
+        try await withTaskExecutorPreference(self.transferExecutor) {
+            try await self.downloadLoop(file, to: sink, from: offset, requestsInFlight: requestsInFlight, progress: progress)
+        }
+    }
+
+    private func downloadLoop(
+        _ file: RemoteFile, to sink: some LocalSink, from offset: UInt64, requestsInFlight: Int, progress: Progress?
+    ) async throws -> UInt64 {
         let block = UInt32(self.readBlockSize)
         let window = max(1, requestsInFlight)
         // The size when opened bounds the sequential reads sent ahead: one read at or past it finds
@@ -169,6 +177,9 @@ extension SFTPClient {
         return transferred
     }
 
+    /// How much of the source one read takes, at most, when it is more than one block.
+    static let uploadReadLength = 1024 * 1024
+
     /// Uploads into an open file; see `upload(from:to:at:truncate:permissions:requestsInFlight:progress:)`.
     public func upload(
         from source: some LocalSource,
@@ -177,8 +188,22 @@ extension SFTPClient {
         requestsInFlight: Int = SFTPClient.defaultRequestsInFlight,
         progress: Progress? = nil
     ) async throws -> UInt64 {
+        try await withTaskExecutorPreference(self.transferExecutor) {
+            try await self.uploadLoop(from: source, to: file, at: offset, requestsInFlight: requestsInFlight, progress: progress)
+        }
+    }
+
+    private func uploadLoop(
+        from source: some LocalSource, to file: RemoteFile, at offset: UInt64, requestsInFlight: Int, progress: Progress?
+    ) async throws -> UInt64 {
         let block = self.writeBlockSize
         let window = max(1, requestsInFlight)
+        // The file is read a few blocks at a time and sliced (no copy): each read is a trip to
+        // the thread pool and back, which cost more than the copy itself at 32 KiB blocks (the
+        // size used with servers that do not state limits).
+        let readLength = max(block, min(block * 8, Self.uploadReadLength))
+        var readAhead = ByteBuffer()
+        var readOffset = offset
         var nextOffset = offset
         var sourceEnded = false
         var inFlight: [(id: UInt32, length: UInt64)] = []
@@ -193,8 +218,13 @@ extension SFTPClient {
                     break
                 }
                 do {
-                    let data = try await source.read(at: nextOffset, length: block)
-                    guard data.readableBytes > 0 else {
+                    if readAhead.readableBytes == 0 {
+                        readAhead = try await source.read(at: readOffset, length: readLength)
+                        readOffset += UInt64(readAhead.readableBytes)
+                    }
+                    guard let data = readAhead.readSlice(length: min(block, readAhead.readableBytes)),
+                        data.readableBytes > 0
+                    else {
                         sourceEnded = true
                         break
                     }

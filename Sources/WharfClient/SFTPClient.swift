@@ -30,16 +30,19 @@ public final class SFTPClient: RemoteFileSystem {
     public static let maximumBlockSize = 255 * 1024
 
     let dispatcher: SFTPRequestDispatcher
+    /// Where transfer loops run (see `connect`); nil for the default executor.
+    let transferExecutor: (any TaskExecutor)?
     public let logger: Logger
 
     private init(
         serverVersion: UInt32, extensions: [String: String], limits: SFTPLimits?, dispatcher: SFTPRequestDispatcher,
-        logger: Logger
+        transferExecutor: (any TaskExecutor)?, logger: Logger
     ) {
         self.serverVersion = serverVersion
         self.extensions = extensions
         self.limits = limits
         self.dispatcher = dispatcher
+        self.transferExecutor = transferExecutor
         self.logger = logger
         self.readBlockSize = Self.blockSize(limit: limits?.maximumReadLength, packetLimit: limits?.maximumPacketLength)
         self.writeBlockSize = Self.blockSize(limit: limits?.maximumWriteLength, packetLimit: limits?.maximumPacketLength)
@@ -53,13 +56,17 @@ public final class SFTPClient: RemoteFileSystem {
     ///     task iterating it is cancelled (`AsyncStream` and NIO's inbound streams do), which is how
     ///     `close()` stops reading.
     ///   - send: writes one whole framed packet (length included). It may be called concurrently.
+    ///   - executor: where the reader task and the transfer loops run: the channel's event loop
+    ///     (`EventLoopTaskExecutor`), so that a request is written and a reply taken without a hop
+    ///     to the cooperative pool and back. Nil: the default executor.
     public static func connect<Packets: AsyncSequence & Sendable>(
         packets: Packets,
         send: @escaping @Sendable (ByteBuffer) async throws -> Void,
+        executor: (any TaskExecutor)? = nil,
         logger: Logger
     ) async throws -> SFTPClient where Packets.Element == ByteBuffer {
         let dispatcher = SFTPRequestDispatcher(send: send, logger: logger)
-        dispatcher.start(reading: packets)
+        dispatcher.start(reading: packets, executor: executor)
         do {
             let reply = try await dispatcher.handshake(version: 3)
             guard case .version(let version, let pairs) = reply else {
@@ -82,7 +89,8 @@ public final class SFTPClient: RemoteFileSystem {
                 }
             }
             let client = SFTPClient(
-                serverVersion: version, extensions: extensions, limits: limits, dispatcher: dispatcher, logger: logger)
+                serverVersion: version, extensions: extensions, limits: limits, dispatcher: dispatcher,
+                transferExecutor: executor, logger: logger)
             logger.debug("SFTP blocks: read \(client.readBlockSize), write \(client.writeBlockSize)")
             return client
         } catch {

@@ -73,8 +73,10 @@ final class SFTPRequestDispatcher: Sendable {
     }
 
     /// Starts the one reader task; `close()` ends and awaits it.
-    func start<Packets: AsyncSequence & Sendable>(reading packets: Packets) where Packets.Element == ByteBuffer {
-        let task = Task {
+    func start<Packets: AsyncSequence & Sendable>(
+        reading packets: Packets, executor: (any TaskExecutor)? = nil
+    ) where Packets.Element == ByteBuffer {
+        let task = Task(executorPreference: executor) {
             do {
                 for try await packet in packets {
                     self.deliver(packet)

@@ -5,6 +5,7 @@ import NIOSSH
 import SSHCiphers
 import SFTPProtocol
 import Synchronization
+import WharfCore
 
 /// Where and how to connect.
 public struct SSHConnectionOptions: Sendable {
@@ -135,6 +136,7 @@ public final class SSHClientConnection: Sendable {
         return try await SFTPClient.connect(
             packets: packets,
             send: { packet in try await child.writeAndFlush(packet) },
+            executor: EventLoopTaskExecutor(eventLoop: child.eventLoop),
             logger: logger)
     }
 

@@ -38,6 +38,28 @@ struct SFTPClientTransferTests {
         }
     }
 
+    /// The source is read several blocks at a time, each read a trip to the thread pool.
+    @Test func uploadReadsTheSourceSeveralBlocksAtATime() async throws {
+        let local = try LocalDirectory()
+        defer { local.remove() }
+        try await Loopback.run { client, fixture in
+            let data = pseudoRandomBytes(count: 3 * 1024 * 1024 + 17, seed: 9)
+            try Data(data).write(to: URL(fileURLWithPath: local.path("src")))
+            let file = try await LocalFile.open(local.path("src"), mode: .read)
+            let source = CountingSource(file: file)
+            let uploaded = try await client.upload(from: source, to: "up", truncate: true)
+            try await file.close()
+            #expect(uploaded == UInt64(data.count))
+            #expect(try sha256(file: fixture.path("up")) == sha256(data))
+            let readLength = max(client.writeBlockSize, min(client.writeBlockSize * 8, SFTPClient.uploadReadLength))
+            #expect(readLength > client.writeBlockSize)
+            let lengths = source.lengths
+            #expect(lengths.allSatisfy { $0 == readLength })
+            // Whole read-ahead chunks, then the read that finds the end.
+            #expect(lengths.count == (data.count + readLength - 1) / readLength + 1)
+        }
+    }
+
     @Test func uploadWithTruncateReplacesALongerFile() async throws {
         let local = try LocalDirectory()
         defer { local.remove() }
@@ -300,4 +322,19 @@ func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 
 func sha256(file path: String) throws -> [UInt8] {
     Array(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path))))
+}
+
+/// A source that records the length of each read.
+private final class CountingSource: LocalSource, Sendable {
+    let file: LocalFile
+    private let recorded = Mutex<[Int]>([])
+
+    init(file: LocalFile) { self.file = file }
+
+    var lengths: [Int] { self.recorded.withLock { $0 } }
+
+    func read(at offset: UInt64, length: Int) async throws -> ByteBuffer {
+        self.recorded.withLock { $0.append(length) }
+        return try await self.file.read(at: offset, length: length)
+    }
 }
