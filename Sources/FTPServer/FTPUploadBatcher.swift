@@ -7,6 +7,8 @@ struct FTPUploadBatch: Sendable {
     var byteCount = 0
     /// Memory the buffers hold: a small read can sit in a large receive buffer.
     var heldBytes = 0
+    /// Whether a small read was copied into the batch's staging buffer.
+    var hasStagedReads = false
 }
 
 /// Gathers an upload's socket reads into batches on the data connection's event loop.
@@ -16,6 +18,10 @@ struct FTPUploadBatch: Sendable {
 /// writing 8 KiB at a time) cost a task wake-up per few kilobytes. Batched here, the transfer's
 /// task wakes once per write to storage. A batch is let through once it holds `chunkSize` bytes,
 /// or once its buffers take twice that in memory, and at the end of the stream.
+///
+/// A batch of large reads only (one fast upload) is let through at `largeBatchFactor` times that:
+/// each batch costs a trip to the thread pool and back, and with 256 KiB batches those trips held
+/// a single curl upload of 1 GiB to 0.57 s where vsftpd took 0.40 s; with 1 MiB, 0.39 s.
 ///
 /// A read that fills less than half of its receive buffer is copied into a staging buffer of the
 /// batch instead of being kept: the receive buffer goes back to the channel for the next read, and
@@ -29,6 +35,7 @@ final class FTPUploadBatcher: ChannelInboundHandler {
 
     private let chunkSize: Int
     private let count: @Sendable (Int) -> Void
+    static let largeBatchFactor = 4
     private var batch = FTPUploadBatch()
     /// The batch's last buffer, when it is the staging buffer that small reads are copied into.
     private var staging: ByteBuffer?
@@ -51,12 +58,14 @@ final class FTPUploadBatcher: ChannelInboundHandler {
             self.batch.heldBytes += buffer.capacity
             self.batch.buffers.append(buffer)
         }
-        if self.batch.byteCount >= self.chunkSize || self.batch.heldBytes >= 2 * self.chunkSize {
+        let size = self.batch.hasStagedReads ? self.chunkSize : self.chunkSize * Self.largeBatchFactor
+        if self.batch.byteCount >= size || self.batch.heldBytes >= 2 * size {
             self.passBatch(context: context)
         }
     }
 
     private func stage(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) {
+        self.batch.hasStagedReads = true
         if var staging = self.staging, staging.writableBytes >= buffer.readableBytes {
             self.staging = nil  // Unique again, so the copy below does not copy the whole buffer.
             staging.writeImmutableBuffer(buffer)

@@ -37,18 +37,41 @@ struct FTPUploadBatcherTests {
         batches.flatMap { $0.buffers.flatMap { Array($0.readableBytesView) } }
     }
 
-    @Test("full reads pass as they are, a batch once it holds a chunk")
+    @Test("full reads pass as they are, a batch once it holds the large batch size")
     func fullReads() throws {
         let counter = Counter()
         let channel = try self.makeChannel(counter: counter)
-        try channel.writeInbound(self.read(600, of: 600, fill: 1))
+        let large = Self.chunk * FTPUploadBatcher.largeBatchFactor
+        var sent = 0
+        while sent + 600 < large {
+            try channel.writeInbound(self.read(600, of: 600, fill: UInt8(sent / 600 % 250)))
+            sent += 600
+        }
+        // One fast upload: more than a chunk, still gathering.
+        #expect(sent > Self.chunk)
         #expect(try self.batches(channel).isEmpty)
-        try channel.writeInbound(self.read(600, of: 600, fill: 2))
+        try channel.writeInbound(self.read(600, of: 600, fill: 255))
+        sent += 600
         let out = try self.batches(channel)
         #expect(out.count == 1)
-        #expect(out.first?.buffers.count == 2)  // not copied
-        #expect(out.first?.byteCount == 1200)
-        #expect(counter.total.load(ordering: .relaxed) == 1200)
+        #expect(out.first?.buffers.count == sent / 600)  // not copied
+        #expect(out.first?.byteCount == sent)
+        #expect(counter.total.load(ordering: .relaxed) == sent)
+        _ = try channel.finish()
+    }
+
+    @Test("a batch with a small read in it keeps the chunk's bounds, not the large batch's")
+    func stagedBatchPassesAtAChunk() throws {
+        let channel = try self.makeChannel(counter: Counter())
+        // Staged: a staging buffer of one chunk is held.
+        try channel.writeInbound(self.read(10, of: 4096, fill: 1))
+        #expect(try self.batches(channel).isEmpty)
+        // A full read: two chunks held, the bound of a batch with small reads (a batch of full
+        // reads only would go on to the large size).
+        try channel.writeInbound(self.read(1000, of: 1000, fill: 2))
+        let out = try self.batches(channel)
+        #expect(out.count == 1)
+        #expect(out.first?.byteCount == 1010)
         _ = try channel.finish()
     }
 
