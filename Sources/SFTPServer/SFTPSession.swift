@@ -79,15 +79,20 @@ public final class SFTPSession: Sendable {
             await turnstile.wait(for: turn)
             do {
                 if case .data(let id, let data) = response {
-                    var header = Self.dataHeader(id: id, length: data.readableBytes)
+                    let fill = self.configuration.dataHeaderFillLength
+                    var header = Self.dataHeader(id: id, length: data.readableBytes, fill: fill)
                     if data.readableBytes <= Self.copiedDataLength {
                         // Small reads (small files): one buffer, so one SSH packet.
                         header.writeImmutableBuffer(data)
                         try await send(header, nil)
                     } else {
-                        // The file's bytes go out as they were read, behind their own small
-                        // header, instead of being copied into one buffer.
-                        try await send(header, data)
+                        // The file's bytes go out as they were read, behind their header and the
+                        // first `fill` of them, instead of being copied into one buffer.
+                        var rest = data
+                        if fill > 0, let first = rest.readSlice(length: min(fill, rest.readableBytes)) {
+                            header.writeImmutableBuffer(first)
+                        }
+                        try await send(header, rest)
                     }
                 } else {
                     try await send(Self.encode(response), nil)
@@ -264,9 +269,9 @@ public final class SFTPSession: Sendable {
     static let copiedDataLength = 32 * 1024
 
     /// The framing of a DATA reply up to its payload: length, type, id, and the payload's length.
-    static func dataHeader(id: UInt32, length: Int) -> ByteBuffer {
+    static func dataHeader(id: UInt32, length: Int, fill: Int = 0) -> ByteBuffer {
         var header = ByteBuffer()
-        header.reserveCapacity(13 + (length <= copiedDataLength ? length : 0))
+        header.reserveCapacity(13 + (length <= copiedDataLength ? length : min(fill, length)))
         header.writeInteger(UInt32(1 + 4 + 4 + length))
         header.writeInteger(SFTPPacketType.data.rawValue)
         header.writeInteger(id)

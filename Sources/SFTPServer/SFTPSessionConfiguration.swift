@@ -24,6 +24,14 @@ public struct SFTPSessionConfiguration: Sendable {
     public var maximumPacketLength = SFTPFrameDecoder.defaultMaximumPacketLength
     /// Entries per READDIR reply (OpenSSH sends 100).
     public var directoryBatchSize = 100
+    /// Bytes of a large DATA reply's payload copied behind its 13-byte header, the rest sent as it
+    /// was read. On an SSH channel each write becomes SSH packets of its own, so a header written
+    /// alone is a packet of its own: one more for the client to take per reply (9 instead of 8 for
+    /// 255 KiB at OpenSSH's 32 KiB packets). 0 where the transport writes both in one go (a pipe).
+    public var dataHeaderFillLength = 0
+    /// `dataHeaderFillLength` for an SSH channel: the header and this much fill a 32 KiB packet,
+    /// the largest OpenSSH's, paramiko's and asyncssh's clients take.
+    public static let sshChannelDataHeaderFillLength = 32 * 1024 - 13
     /// The account name, for the home-directory extension.
     public var userName: String?
 

@@ -276,6 +276,7 @@ public final class SSHServer: Sendable {
         let logger = self.sessionLogger(for: user, on: connection)
         var configuration = self.configuration.sftp
         configuration.userName = user.name
+        configuration.dataHeaderFillLength = SFTPSessionConfiguration.sshChannelDataHeaderFillLength
         logger.info("session opened for local user \(user.name) from \(connection.peer)")
         var sessionExitHook: (@Sendable () async -> Void)? = nil
         if let exitHook = self.exitHook {

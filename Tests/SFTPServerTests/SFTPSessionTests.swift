@@ -134,6 +134,33 @@ struct SFTPSessionTests {
         #expect(most >= 2)
     }
 
+    /// On an SSH channel each write is packets of its own: a large DATA reply's header goes out
+    /// with the first bytes of its payload, not alone.
+    @Test func aLargeDataReplysHeaderCarriesTheFirstBytesOfItsPayload() async throws {
+        var configuration = SFTPSessionConfiguration()
+        configuration.dataHeaderFillLength = 100
+        let content = (0..<(64 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let sends = Recorder<[Int]>()
+        let replies = try await Harness.run(configuration: configuration, sends: sends) { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.open(id: 1, path: "/f", flags: [.read, .write, .create, .truncate]))
+        } then: { packets, replies in
+            let handle = try replies.handle(id: 1)
+            packets.append(Packet.write(id: 2, handle: handle, offset: 0, data: ByteBuffer(bytes: content)))
+            packets.append(Packet.read(id: 3, handle: handle, offset: 0, length: UInt32(content.count)))
+        }
+        #expect(sends.values.last == [13 + 100, content.count - 100])
+        guard var data = replies.last else {
+            Issue.record("no DATA reply")
+            return
+        }
+        #expect(data.readInteger(as: UInt8.self) == SFTPPacketType.data.rawValue)
+        #expect(data.readInteger(as: UInt32.self) == 3)
+        let received = data.readSFTPStringBuffer().map { Array($0.readableBytesView) } ?? []
+        let sameBytes = received == content
+        #expect(sameBytes)
+    }
+
     @Test func aReadOnlyHandleIsAnsweredBeforeItsDescriptorCloses() async throws {
         let events = Recorder<String>()
         let closesSeenWithTheReplies = Mutex<Int?>(nil)
@@ -224,6 +251,7 @@ enum Harness {
         readDelay: Duration? = nil,
         closeDelay: Duration? = nil,
         closeMayReportErrors: Bool? = nil,
+        sends: Recorder<[Int]>? = nil,
         _ first: (inout [ByteBuffer]) throws -> Void,
         then: ((inout [ByteBuffer], [ByteBuffer]) throws -> Void)? = nil
     ) async throws -> [ByteBuffer] {
@@ -256,6 +284,7 @@ enum Harness {
                 // The session writes a byte stream (a DATA reply may come as two buffers): split it.
                 let stream = SFTPPacketSplitter()
                 try await session.run(packets: packetsStream) { bytes, payload in
+                    sends?.append([bytes, payload].compactMap { $0?.readableBytes })
                     for part in [bytes, payload].compactMap({ $0 }) {
                         for reply in try stream.feed(part) {
                             replies.append(reply)
