@@ -112,20 +112,10 @@ struct AESCTRHMACSHA256Engine {
             throw SSHTransportProtectionError.macVerificationFailed
         }
 
-        guard let paddingByte = source.getInteger(at: start + 4, as: UInt8.self) else {
+        guard var packet = source.getSlice(at: start + 4, length: total - 4) else {
             throw SSHTransportProtectionError.invalidPacketLength(total)
         }
-        let paddingLength = Int(paddingByte)
-        guard paddingLength >= 4 else {
-            throw SSHTransportProtectionError.insufficientPadding
-        }
-        let payloadLength = Int(packetLength) - 1 - paddingLength
-        guard payloadLength >= 0 else {
-            throw SSHTransportProtectionError.excessPadding
-        }
-        guard let payload = source.getSlice(at: start + 5, length: payloadLength) else {
-            throw SSHTransportProtectionError.excessPadding
-        }
+        let payload = try packet.sliceSSHPayload()
         source.moveReaderIndex(forwardBy: total + Self.macLength)
         return payload
     }

@@ -146,6 +146,7 @@ extension RemoteFileSystem {
     private func downloadInPlace(
         remotePath: String, device: String, attributes: SFTPFileAttributes, options: TransferOptions
     ) async throws -> FileTransferResult {
+        var attributes = attributes
         if options.verify {
             throw FileTransferError.cannotVerify(path: device)
         }
@@ -158,13 +159,7 @@ extension RemoteFileSystem {
             let received = try await self.download(
                 remotePath, to: sink, from: 0, requestsInFlight: options.requestsInFlight, progress: progress)
             try await sink.close()
-            if let expected = attributes.size, expected != received {
-                // It may have changed while we read it: what matters is the size it has now.
-                let current = try await self.stat(remotePath).size
-                guard current == received else {
-                    throw FileTransferError.incomplete(path: device, expected: current ?? expected, received: received)
-                }
-            }
+            try await self.confirmDownloadedSize(received, remotePath: remotePath, reportedPath: device, attributes: &attributes)
             options.progress?(received, received)
             return FileTransferResult(
                 size: received, bytesTransferred: received, resumedFrom: 0, alreadyComplete: false, verification: nil)
@@ -172,6 +167,20 @@ extension RemoteFileSystem {
             try? await sink.close()
             throw error
         }
+    }
+
+    /// Checks the size of what was downloaded against the remote file's. When they differ the file
+    /// may have changed while it was read: what matters is the size it has now, and its fresh
+    /// attributes replace `attributes`; a size that differs from that too is an incomplete transfer.
+    private func confirmDownloadedSize(
+        _ size: UInt64, remotePath: String, reportedPath: String, attributes: inout SFTPFileAttributes
+    ) async throws {
+        guard let expected = attributes.size, expected != size else { return }
+        let current = try await self.stat(remotePath)
+        guard current.size == size else {
+            throw FileTransferError.incomplete(path: reportedPath, expected: current.size ?? expected, received: size)
+        }
+        attributes = current
     }
 
     /// Downloads into the temporary file from `offset`, checks its size, flushes and closes it.
@@ -192,14 +201,7 @@ extension RemoteFileSystem {
             let received = try await self.download(
                 remotePath, to: sink, from: offset, requestsInFlight: options.requestsInFlight, progress: progress)
             let size = try await sink.size()
-            if let expected = attributes.size, expected != size {
-                // It may have changed while we read it: what matters is the size it has now.
-                let current = try await self.stat(remotePath)
-                guard current.size == size else {
-                    throw FileTransferError.incomplete(path: reportedPath, expected: current.size ?? expected, received: size)
-                }
-                attributes = current
-            }
+            try await self.confirmDownloadedSize(size, remotePath: remotePath, reportedPath: reportedPath, attributes: &attributes)
             try await sink.synchronize()
             try await sink.close()
             options.progress?(size, size)

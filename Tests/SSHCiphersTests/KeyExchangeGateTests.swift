@@ -107,19 +107,19 @@ private final class OutboundRecorder: ChannelOutboundHandler {
         #expect(recorder.seen == ["write before", "flush"])
 
         try self.deliver(keyExchangeInit, from: peer, to: ours, sequenceNumber: 0)
-        var writeDone = false
-        channel.write(ByteBuffer(string: "during")).whenSuccess { writeDone = true }
+        let writeDone = WriteFlag()
+        channel.write(ByteBuffer(string: "during")).whenSuccess { writeDone.isSet = true }
         channel.flush()
         channel.read()
         channel.write(ByteBuffer(string: "after"), promise: nil)
         channel.flush()
         #expect(recorder.seen == ["write before", "flush"])
-        #expect(!writeDone)
+        #expect(!writeDone.isSet)
 
         try self.send(newKeys, with: ours, sequenceNumber: 0)
         loop.run()
         #expect(recorder.seen == ["write before", "flush", "write during", "flush", "read", "write after", "flush"])
-        #expect(writeDone)
+        #expect(writeDone.isSet)
 
         channel.write(ByteBuffer(string: "open"), promise: nil)
         #expect(recorder.seen.last == "write open")
@@ -141,4 +141,9 @@ private final class OutboundRecorder: ChannelOutboundHandler {
         try channel.pipeline.syncOperations.removeHandler(hold).wait()
         #expect(throws: ChannelError.ioOnClosedChannel) { try written.wait() }
     }
+}
+
+/// Set by a write's completion; an EmbeddedChannel runs it on the test's own thread.
+private final class WriteFlag: @unchecked Sendable {
+    var isSet = false
 }
