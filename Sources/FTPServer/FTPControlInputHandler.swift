@@ -1,8 +1,7 @@
 import NIOCore
 
-/// Hands the control connection's lines to the session's event stream, straight from the event
-/// loop: no reader task sits between them, so an idle session holds no task but its own loop,
-/// and a command costs no extra hop.
+/// Hands the control connection's lines to the session, straight from the event loop: no reader
+/// task sits between them, so an idle session holds no task, and a command costs no extra hop.
 ///
 /// Lines are read ahead of the session by at most `credits`: each line takes one and the session
 /// gives it back once the line is handled (`FTPInputCredits`). Without a credit the handler holds
@@ -12,13 +11,13 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     typealias InboundIn = FTPControlInput
     typealias OutboundIn = NIOAny
 
-    private let events: AsyncStream<FTPSessionEvent>.Continuation
+    private let events: any FTPSessionEventSink
     private var credits: Int
     private var readHeld = false
     private var ended = false
     private var context: ChannelHandlerContext?
 
-    init(events: AsyncStream<FTPSessionEvent>.Continuation, credits: Int) {
+    init(events: any FTPSessionEventSink, credits: Int) {
         self.events = events
         self.credits = credits
     }
@@ -35,7 +34,7 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.ended else { return }
         self.credits -= 1
-        self.events.yield(.input(self.unwrapInboundIn(data)))
+        self.events.post(.input(self.unwrapInboundIn(data)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -63,7 +62,7 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     private func end() {
         guard !self.ended else { return }
         self.ended = true
-        self.events.yield(.inputEnded)
+        self.events.post(.inputEnded)
     }
 }
 

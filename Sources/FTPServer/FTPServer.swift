@@ -16,10 +16,11 @@ import WharfCore
 
 /// One FTP listener: explicit FTP with AUTH TLS, or implicit FTPS.
 ///
-/// Ownership: `run()` owns one task per control connection (a discarding task group); each
-/// connection task owns its reader and timer tasks and its session, and the session owns its one
-/// running transfer, which it awaits before it ends. Shutdown stops accepting, lets running
-/// transfers finish, tells idle sessions 421, and after the grace period closes what is left.
+/// Ownership: `run()` owns the session registry and returns only once it is empty; the registry
+/// owns each session's driver (`FTPSessionDriver`), which owns the session and the task that
+/// handles its events while it has any; the session owns its one running transfer, which it
+/// awaits before it ends. Shutdown stops accepting, lets running transfers finish, tells idle
+/// sessions 421, and after the grace period closes what is left.
 public final class FTPServer: Sendable {
     /// Makes the storage a logged-in user sees; throwing refuses the login.
     public typealias StorageFactory = @Sendable (AuthenticatedUser) throws -> any Storage
@@ -81,6 +82,8 @@ public final class FTPServer: Sendable {
         ) { connection in
             await self.serve(connection)
         }
+        // The accept loop's tasks only start sessions; the sessions themselves end later.
+        await self.sessions.waitUntilEmpty()
     }
 
     /// Stops accepting; sessions without a transfer are told 421 and closed, transfers go on.
@@ -98,10 +101,9 @@ public final class FTPServer: Sendable {
 
     struct Connection: Sendable {
         let control: FTPControlChannel
-        /// The session's events: lines and the connection's end come from the pipeline's
+        /// Runs the session's events: lines and the connection's end come from the pipeline's
         /// `FTPControlInputHandler`, timers and transfers add theirs.
-        let events: AsyncStream<FTPSessionEvent>
-        let eventSink: AsyncStream<FTPSessionEvent>.Continuation
+        let driver: FTPSessionDriver
         let credits: FTPInputCredits
         /// The control connection's event loop, where the session runs.
         let executor: EventLoopTaskExecutor
@@ -127,79 +129,63 @@ public final class FTPServer: Sendable {
             maximumLineLength: self.configuration.maximumLineLength, epoch: self.configuration.implicitTLS ? 1 : 0)
         try operations.addHandler(lineHandler)
         try operations.addHandler(FTPControlErrorHandler(logger: self.logger, peer: peer))
-        let (events, eventSink) = AsyncStream.makeStream(of: FTPSessionEvent.self)
-        let inputHandler = FTPControlInputHandler(events: eventSink, credits: FTPInputCredits.readAhead)
+        let executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+        let driver = FTPSessionDriver(executor: executor)
+        let inputHandler = FTPControlInputHandler(events: driver, credits: FTPInputCredits.readAhead)
         try operations.addHandler(inputHandler)
         let control = FTPControlChannel(channel: channel, lineHandler: NIOLoopBound(lineHandler, eventLoop: channel.eventLoop))
         return Connection(
-            control: control, events: events, eventSink: eventSink,
+            control: control, driver: driver,
             credits: FTPInputCredits(handler: NIOLoopBound(inputHandler, eventLoop: channel.eventLoop)),
-            executor: EventLoopTaskExecutor(eventLoop: channel.eventLoop),
+            executor: executor,
             address: address, peer: peer, admitted: admitted)
     }
 
-    /// A connection's task, from its greeting to its close. Its frame stays allocated for as long
-    /// as the session is connected (an idle one included), so what runs once, before and after,
-    /// is in synchronous helpers: their stacks come and go.
+    /// A connection's task, on its event loop: starts the session and returns. The session then
+    /// runs in tasks of its own only while it has events (`FTPSessionDriver`), so an idle session
+    /// holds no task.
     private func serve(_ connection: Connection) async {
         guard connection.admitted else {
             await self.refuse(connection)
             return
         }
-        let running = self.startSession(connection)
-        // The task already runs on the control connection's event loop (`executor:` in `run`),
-        // where its lines arrive: a command costs no hop to the cooperative pool and back.
-        await running.session.run(events: connection.events)
-        self.endSession(running, connection)
+        self.startSession(connection)
     }
 
     private func refuse(_ connection: Connection) async {
+        connection.driver.discardEvents()
         self.logger.warning("refused FTP connection from \(connection.peer): too many connections")
         try? await connection.control.send(FTPReply(code: 421, "Too many connections; try again later."))
         connection.control.close()
-        connection.eventSink.finish()
     }
 
-    /// What a running session holds that its end must release.
-    private struct RunningSession {
-        let session: FTPSession
-        let timer: FTPSessionTimer
-        let liveToken: Int
-        let registration: Int
-        let started: ContinuousClock.Instant
-    }
-
-    private func startSession(_ connection: Connection) -> RunningSession {
+    private func startSession(_ connection: Connection) {
         let channel = connection.control.channel
         let liveToken = self.live.insert(channel)
-        var logger = self.logger
-        logger[metadataKey: "peer"] = "\(connection.peer)"
+        let logger = FTPSessionLogger(base: self.logger, peer: connection.peer)
         logger.info("FTP connection from \(connection.peer)\(self.configuration.implicitTLS ? " (implicit TLS)" : "")")
-        let continuation = connection.eventSink
-        let registration = self.sessions.register(continuation)
-        if self.acceptLoop.isStopping { continuation.yield(.shutdown) }
+        let driver = connection.driver
+        let registration = self.sessions.register(driver)
         let activity = FTPActivity()
         let session = FTPSession(
-            environment: self.environment, control: connection.control, events: continuation,
+            environment: self.environment, control: connection.control, driver: driver,
             credits: connection.credits, activity: activity, tlsActive: self.configuration.implicitTLS,
             epoch: self.configuration.implicitTLS ? 1 : 0, logger: logger)
         let timer = activity.startTimer(
             on: channel.eventLoop, idle: self.configuration.idleTimeout, loginGrace: self.configuration.loginGraceTime
-        ) { timeout in continuation.yield(.timedOut(timeout)) }
-        return RunningSession(
-            session: session, timer: timer, liveToken: liveToken, registration: registration, started: .now)
-    }
-
-    private func endSession(_ running: RunningSession, _ connection: Connection) {
-        connection.control.close()
-        connection.eventSink.finish()
-        // The session's logger (its metadata has the user once logged in): a second copy kept here
-        // would make the login's metadata change copy the logger's storage.
-        running.session.logger.info(
-            "FTP connection from \(connection.peer) closed after \((ContinuousClock.now - running.started).logDescription)")
-        running.timer.cancel()
-        self.sessions.unregister(running.registration)
-        self.live.remove(running.liveToken)
+        ) { timeout in driver.post(.timedOut(timeout)) }
+        let started = ContinuousClock.now
+        let peer = connection.peer
+        driver.start(session) { session in
+            connection.control.close()
+            // The session's logger: its metadata has the user once logged in.
+            session.logger.info(
+                "FTP connection from \(peer) closed after \((ContinuousClock.now - started).logDescription)")
+            timer.cancel()
+            self.live.remove(liveToken)
+            self.sessions.unregister(registration)
+        }
+        if self.acceptLoop.isStopping { driver.post(.shutdown) }
     }
 }
 
@@ -236,24 +222,48 @@ final class FTPControlErrorHandler: ChannelInboundHandler, Sendable {
     }
 }
 
-/// The event streams of the running sessions, so that shutdown can tell each of them.
+/// The running sessions' drivers: shutdown tells each of them, and `run` waits until none is left.
 final class FTPSessionRegistry: Sendable {
-    private let state = Mutex<(next: Int, sessions: [Int: AsyncStream<FTPSessionEvent>.Continuation])>((0, [:]))
+    private struct State {
+        var next = 0
+        var sessions: [Int: FTPSessionDriver] = [:]
+        var emptyWaiters: [CheckedContinuation<Void, Never>] = []
+    }
 
-    func register(_ continuation: AsyncStream<FTPSessionEvent>.Continuation) -> Int {
+    private let state = Mutex(State())
+
+    func register(_ driver: FTPSessionDriver) -> Int {
         self.state.withLock { state in
             state.next += 1
-            state.sessions[state.next] = continuation
+            state.sessions[state.next] = driver
             return state.next
         }
     }
 
     func unregister(_ token: Int) {
-        _ = self.state.withLock { $0.sessions.removeValue(forKey: token) }
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.sessions.removeValue(forKey: token)
+            guard state.sessions.isEmpty else { return [] }
+            defer { state.emptyWaiters = [] }
+            return state.emptyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     func shutDownAll() {
         let sessions = self.state.withLock { Array($0.sessions.values) }
-        for session in sessions { session.yield(.shutdown) }
+        for session in sessions { session.post(.shutdown) }
+    }
+
+    /// Returns once no session is registered.
+    func waitUntilEmpty() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let empty = self.state.withLock { state -> Bool in
+                if state.sessions.isEmpty { return true }
+                state.emptyWaiters.append(waiter)
+                return false
+            }
+            if empty { waiter.resume() }
+        }
     }
 }

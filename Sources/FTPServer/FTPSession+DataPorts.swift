@@ -19,7 +19,7 @@ extension FTPSession {
             let listener = try await FTPPassiveListener.open(
                 host: host, ports: self.configuration.passivePorts, expectedPeer: self.peerIP,
                 tls: self.privateData ? self.environment.tls : nil, on: self.control.channel.eventLoop,
-                logger: self.logger)
+                logger: self.logger.withSessionMetadata)
             self.dataPort = .passive(listener)
             return listener
         } catch {

@@ -57,7 +57,7 @@ extension FTPSession {
                 user: user, storage: storage, allowed: user.readOnly ? .readOnly : .all, anonymous: anonymous))
         self.workingDirectory = VirtualPath(storage.startDirectory)
         self.activity.setLoggedIn(true)
-        self.logger[metadataKey: "user"] = "\(user.name)"
+        self.logger.user = user.name
         self.logger.info("FTP login: user \(user.name) from \(self.peerIP)\(self.tlsActive ? " over TLS" : "")")
         return .reply(230, anonymous ? "Anonymous access granted, read-only." : "Login successful.")
     }
@@ -79,7 +79,7 @@ extension FTPSession {
     func reinitialize() -> CommandResult {
         self.login = .awaitingUser
         self.activity.setLoggedIn(false)
-        self.logger[metadataKey: "user"] = nil
+        self.logger.user = nil
         self.workingDirectory = .root
         self.transferType = .ascii
         self.restartOffset = 0

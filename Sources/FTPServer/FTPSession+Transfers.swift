@@ -99,7 +99,7 @@ extension FTPSession {
             }
         }
         let mode = self.transferType == .binary ? "BINARY" : "ASCII"
-        let logger = self.logger
+        let logger = self.logger.withSessionMetadata
         await self.startTransfer(
             verb: verb, path: path, job: .upload(file: file, offset: offset),
             preliminary: FTPReply(code: 150, "Opening \(mode) mode data connection for \(argument).")
@@ -160,7 +160,7 @@ extension FTPSession {
             }
         }
         guard let (path, file) = created else { throw .reply(553, "No unique name found for \(base).") }
-        let logger = self.logger
+        let logger = self.logger.withSessionMetadata
         await self.startTransfer(
             verb: "STOU", path: path, job: .upload(file: file, offset: 0),
             preliminary: FTPReply(code: 150, "FILE: \(VirtualPath(path).name)")
@@ -202,14 +202,14 @@ extension FTPSession {
             _ = await finish(.connectionLost("control connection closed"))
             return
         }
-        let events = self.events
+        let driver = self.driver
         let started = ContinuousClock.now
         // Not on the control connection's event loop, where the session runs: a transfer's loop
         // would then share that thread with the data connection's I/O whenever both are on it.
         let task = Task(executorPreference: globalConcurrentExecutor) {
             let result = await finish(await runner.run())
             let outcome = FTPTransferOutcome(result: result, bytes: control.bytesTransferred, duration: .now - started)
-            events.yield(.transferFinished(outcome))
+            driver.post(.transferFinished(outcome))
             return outcome
         }
         self.transfer = RunningTransfer(task: task, control: control, verb: verb, path: path)
@@ -217,8 +217,6 @@ extension FTPSession {
     }
 
     /// The final reply of a transfer, its log line, then ABOR's reply and any commands that waited.
-    /// Not inlined into the session's loop, whose frame an idle session keeps (see `run`).
-    @inline(never)
     func finishTransfer(_ outcome: FTPTransferOutcome) async -> Flow {
         guard let transfer = self.transfer else { return .proceed }
         _ = await transfer.task.value

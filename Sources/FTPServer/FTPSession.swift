@@ -37,8 +37,9 @@ struct FTPLogin: Sendable {
 /// One FTP control connection: login, TLS, working directory, transfer parameters and at most one
 /// running transfer.
 ///
-/// One loop (`run`) owns all of this state. The control reader, the running transfer, the timers
-/// and the server's shutdown only send it events, so no state is shared and no lock is needed.
+/// Its events are handled one at a time, on the control connection's event loop
+/// (`FTPSessionDriver`): the control reader, the running transfer, the timers and the server's
+/// shutdown only post events, so no state is shared and no lock is needed.
 final class FTPSession {
     enum Flow { case proceed, close }
 
@@ -71,12 +72,13 @@ final class FTPSession {
 
     let environment: FTPSessionEnvironment
     let control: FTPControlChannel
-    let events: AsyncStream<FTPSessionEvent>.Continuation
+    /// Where transfers report their end; the driver runs this session's events.
+    let driver: FTPSessionDriver
     let credits: FTPInputCredits
     let activity: FTPActivity
     let peerAddress: SocketAddress?
     let localAddress: SocketAddress?
-    var logger: Logger
+    var logger: FTPSessionLogger
 
     var configuration: FTPServer.Configuration { self.environment.configuration }
 
@@ -106,12 +108,12 @@ final class FTPSession {
     var deferredInputs: [FTPControlInput] = []
 
     init(
-        environment: FTPSessionEnvironment, control: FTPControlChannel, events: AsyncStream<FTPSessionEvent>.Continuation,
-        credits: FTPInputCredits, activity: FTPActivity, tlsActive: Bool, epoch: Int, logger: Logger
+        environment: FTPSessionEnvironment, control: FTPControlChannel, driver: FTPSessionDriver,
+        credits: FTPInputCredits, activity: FTPActivity, tlsActive: Bool, epoch: Int, logger: FTPSessionLogger
     ) {
         self.environment = environment
         self.control = control
-        self.events = events
+        self.driver = driver
         self.credits = credits
         self.activity = activity
         self.peerAddress = control.channel.remoteAddress
@@ -131,71 +133,44 @@ final class FTPSession {
 
     var peerIP: String { self.peerAddress?.ipAddress ?? "unknown" }
 
-    // MARK: - The loop
+    // MARK: - Events
 
-    /// Handles a command in a child task and waits for it. A task keeps the memory its deepest call
-    /// chain needed until it ends (Swift's task allocator holds on to its slabs), so a session that
-    /// handled its commands itself would hold, for as long as it stays connected, the stack of the
-    /// deepest command it ever ran (the login's trip to the user database, a listing): most of an
-    /// idle session's memory. The child's memory goes when the command is done.
-    private func handleInChildTask(_ input: FTPControlInput) async -> Flow {
-        let session = SuspendedOwner(session: self)
-        return await withTaskGroup(of: Flow.self) { group in
-            group.addTask { await session.session.handle(input) }
-            return await group.next() ?? .close
+    /// Handles one event; `.close` ends the session. The driver calls this from a task that ends
+    /// when the session has nothing more to do, so nothing here stays allocated while it is idle.
+    func handleEvent(_ event: FTPSessionEvent) async -> Flow {
+        switch event {
+        case .input(let input):
+            return await self.handleInput(input)
+        case .inputEnded:
+            self.logClientClosed()
+            return .close
+        case .transferFinished(let result):
+            return await self.finishTransfer(result)
+        case .timedOut(let timeout):
+            return await self.timedOut(timeout)
+        case .shutdown:
+            return await self.shutDown()
         }
     }
 
-    /// Serves the session's events until it closes.
-    ///
-    /// An idle session's memory is mostly this task's: Swift's task allocator keeps, until the task
-    /// ends, the slabs of the deepest chain of async frames the task ever ran. So the loop's frame
-    /// holds little, each kind of event is handled in a function of its own that is not inlined
-    /// into it (a frame holds room for every case at once), and commands run in a child task.
-    func run(events: AsyncStream<FTPSessionEvent>) async {
-        guard await self.greet() else { return }
-        loop: for await event in events {
-            let flow: Flow
-            switch event {
-            case .input(let input):
-                flow = await self.handleInput(input)
-            case .inputEnded:
-                self.logClientClosed()
-                flow = .close
-            case .transferFinished(let result):
-                flow = await self.finishTransfer(result)
-            case .timedOut(let timeout):
-                flow = await self.timedOut(timeout)
-            case .shutdown:
-                flow = await self.shutDown()
-            }
-            if flow == .close { break loop }
-        }
-        await self.cleanUp()
-    }
-
-    @inline(never)
-    private func greet() async -> Bool {
+    func greet() async -> Bool {
         await self.send(220, self.configuration.greeting)
     }
 
-    @inline(never)
     private func logClientClosed() {
         self.logger.debug("control connection closed by the client")
     }
 
-    @inline(never)
     private func handleInput(_ input: FTPControlInput) async -> Flow {
         self.activity.touch()
         if self.transfer != nil {
             return await self.handleDuringTransfer(input)
         }
-        let flow = await self.handleInChildTask(input)
+        let flow = await self.handle(input)
         self.credits.release()
         return flow
     }
 
-    @inline(never)
     private func timedOut(_ timeout: FTPSessionTimeout) async -> Flow {
         if self.transfer != nil { return .proceed }
         switch timeout {
@@ -209,7 +184,6 @@ final class FTPSession {
         return .close
     }
 
-    @inline(never)
     private func shutDown() async -> Flow {
         if self.transfer != nil {
             self.closeAfterTransfer = .shutdown
@@ -221,8 +195,7 @@ final class FTPSession {
 
     /// Ends what the session owns: a running transfer is aborted and awaited (its files closed,
     /// a partial upload removed), a waiting passive listener closed.
-    @inline(never)
-    private func cleanUp() async {
+    func cleanUp() async {
         if let transfer = self.transfer {
             transfer.control.abort()
             _ = self.logTransfer(transfer, await transfer.task.value)
@@ -285,7 +258,6 @@ final class FTPSession {
 
     /// During a transfer only ABOR, STAT, NOOP and QUIT are answered at once (RFC 959 §4.1.3);
     /// other commands wait, in order, until the transfer's final reply.
-    @inline(never)
     private func handleDuringTransfer(_ input: FTPControlInput) async -> Flow {
         guard input.epoch == self.epoch, case .line(let bytes) = input.event,
             let command = try? FTPCommandLine(parsing: bytes),
@@ -312,10 +284,4 @@ final class FTPSession {
         }
         return .proceed
     }
-}
-
-/// Hands the session to the child task that handles one command. Safe because the owner (`run`)
-/// is suspended until that child ends: the session is never used by two tasks at once.
-private struct SuspendedOwner: @unchecked Sendable {
-    let session: FTPSession
 }

@@ -10,8 +10,8 @@ struct FTPControlInput: Sendable {
     let epoch: Int
 }
 
-/// What the session loop reacts to, in the order it happened. One loop owns all session state;
-/// everything else (the control reader, the transfer, the timers) reports to it through events.
+/// What the session reacts to, in the order it happened. The session's driver owns all session
+/// state; everything else (the control reader, the transfer, the timers) reports through events.
 enum FTPSessionEvent: Sendable {
     case input(FTPControlInput)
     /// The control connection was closed by the client or failed.
@@ -25,4 +25,9 @@ enum FTPSessionEvent: Sendable {
 
 enum FTPSessionTimeout: Sendable {
     case idle, loginGrace
+}
+
+/// Where a session's events go (its `FTPSessionDriver`); `post` may be called from any thread.
+protocol FTPSessionEventSink: AnyObject, Sendable {
+    func post(_ event: FTPSessionEvent)
 }

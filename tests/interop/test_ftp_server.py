@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import re
+import signal
 import socket
 import ssl
 import threading
@@ -651,3 +652,48 @@ def test_implicit_and_explicit_tls_sessions_report_tls(ftp_target):
             assert c.pwd() == "/"
         finally:
             quit_quietly(c)
+
+
+# --------------------------------------------------------------------------
+# shutdown
+# --------------------------------------------------------------------------
+@wharf_only
+def test_sigterm_lets_a_running_transfer_finish_and_tells_idle_sessions_421(make_ftp_target):
+    t = make_ftp_target(extra_args=["--shutdown-grace", "20"])
+    size = 16 * MiB
+    data = write_random(t.home / "big.bin", size)
+    idle = logged_in(t)
+    busy = logged_in(t)
+    try:
+        busy.expect("TYPE I", 200)
+        _, port = busy.pasv()
+        d = busy.data_connection(port, rcvbuf=8192)
+        code, text = busy.cmd("RETR /big.bin")
+        assert code in (125, 150), text
+        received = bytearray(d.recv(65536))
+        assert received, "no data before the shutdown"
+
+        t.server.proc.send_signal(signal.SIGTERM)
+        code, text = idle.reply()
+        assert code == 421 and "shutting down" in text, text
+        assert idle.closed_within(5), "the idle session was not closed after its 421"
+
+        def refused():
+            try:
+                socket.create_connection((t.host, t.port), timeout=5).close()
+                return False
+            except OSError:
+                return True
+        assert wait_until(refused, 5), "the listener still accepts after SIGTERM"
+        assert t.server.proc.poll() is None, "the server exited while a transfer was running"
+
+        received += recv_all(d)
+        assert len(received) == size and hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
+        code, text = busy.reply()
+        assert code == 226, text
+        code, text = busy.reply()
+        assert code == 421 and "shutting down" in text, text
+        assert t.server.proc.wait(timeout=15) == 0, t.log()[-3000:]
+    finally:
+        idle.close()
+        busy.close()
