@@ -33,6 +33,7 @@ public final class FTPServer: Sendable {
     private let live = LiveConnections()
     private let sessions = FTPSessionRegistry()
     private let acceptLoop = AcceptLoop()
+    private let timeouts: FTPTimeoutSweeps
 
     /// `tls` is required for implicit TLS and for AUTH TLS; without it TLS is off.
     public init(
@@ -47,6 +48,7 @@ public final class FTPServer: Sendable {
             configuration: configuration, tls: configuration.tlsPolicy == .off && !configuration.implicitTLS ? nil : tls,
             authenticator: authenticator, makeStorage: makeStorage, pool: pool)
         self.admission = admission
+        self.timeouts = FTPTimeoutSweeps(idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime)
         self.group = group
         self.logger = logger
     }
@@ -171,19 +173,17 @@ public final class FTPServer: Sendable {
             environment: self.environment, control: connection.control, driver: driver,
             credits: connection.credits, activity: activity, tlsActive: self.configuration.implicitTLS,
             epoch: self.configuration.implicitTLS ? 1 : 0, logger: logger)
-        let timer = activity.startTimer(
-            on: channel.eventLoop, idle: self.configuration.idleTimeout, loginGrace: self.configuration.loginGraceTime
-        ) { timeout in driver.post(.timedOut(timeout)) }
-        let started = ContinuousClock.now
-        let peer = connection.peer
-        driver.start(session) { session in
-            connection.control.close()
+        let timeouts = self.timeouts.sweep(for: channel.eventLoop)
+        timeouts.add(activity, of: driver)
+        // Kept by every idle session until it ends: what the end needs and no more.
+        driver.start(session) { [live, sessions] session in
+            session.control.close()
             // The session's logger: its metadata has the user once logged in.
             session.logger.info(
-                "FTP connection from \(peer) closed after \((ContinuousClock.now - started).logDescription)")
-            timer.cancel()
-            self.live.remove(liveToken)
-            self.sessions.unregister(registration)
+                "FTP connection from \(session.logger.peer) closed after \((ContinuousClock.now - session.activity.connectedAt).logDescription)")
+            timeouts.remove(session.driver)
+            live.remove(liveToken)
+            sessions.unregister(registration)
         }
         if self.acceptLoop.isStopping { driver.post(.shutdown) }
     }

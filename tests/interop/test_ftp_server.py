@@ -56,6 +56,29 @@ def test_idle_control_connection_gets_421_then_close(make_ftp_target):
 
 
 @wharf_only
+def test_a_connection_that_does_not_log_in_gets_421_after_the_login_grace_time(make_ftp_target):
+    t = make_ftp_target(extra_args=["--login-grace-time", "1.5"])
+    start = time.monotonic()
+    silent = greeted(t)
+    halfway = greeted(t)
+    member = logged_in(t)
+    try:
+        halfway.expect(f"USER {t.user}", 331)
+        for raw in (silent, halfway):
+            code, text = raw.reply()
+            took = time.monotonic() - start
+            assert code == 421 and "Login timeout" in text, text
+            assert 1.0 <= took <= 6, took
+            assert raw.closed_within(5), "not closed after its 421"
+        time.sleep(max(0.0, 3.0 - (time.monotonic() - start)))
+        assert member.cmd("PWD")[0] == 257, "a logged-in session was closed by the login grace time"
+        assert "not logged in within the login grace time" in t.log()
+    finally:
+        for raw in (silent, halfway, member):
+            raw.close()
+
+
+@wharf_only
 def test_idle_timeout_spares_a_connection_that_keeps_talking(make_ftp_target):
     # (pyftpdlib's timers fire late for one connection while another keeps resetting its own)
     t = make_ftp_target(idle_timeout=2)
