@@ -720,3 +720,27 @@ def test_sigterm_lets_a_running_transfer_finish_and_tells_idle_sessions_421(make
     finally:
         idle.close()
         busy.close()
+
+
+@wharf_only
+def test_sessions_cut_off_at_any_point_leave_nothing_that_holds_up_shutdown(make_ftp_target):
+    # Every session must end and leave the server's registry, however its client went away:
+    # SIGTERM with a 30 s grace then exits at once, since no session is left to drain.
+    t = make_ftp_target(extra_args=["--shutdown-grace", "30"])
+    import struct
+    for i in range(60):
+        s = socket.create_connection((t.host, t.port), timeout=10)
+        if i % 3 == 1:
+            s.recv(1024)                       # the greeting, then gone
+            s.sendall(f"USER {t.user}\r\n".encode())
+        elif i % 3 == 2:
+            s.sendall(b"NOOP\r\nNOOP\r\nPWD\r\n")  # lines before the greeting was read
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+        s.close()
+    c = t.ftplib("plain")
+    assert c.pwd() == "/"
+    quit_quietly(c)
+    start = time.monotonic()
+    t.server.proc.send_signal(signal.SIGTERM)
+    assert t.server.proc.wait(timeout=20) == 0, t.log()[-3000:]
+    assert time.monotonic() - start < 10, "shutdown waited for sessions that had already gone"
