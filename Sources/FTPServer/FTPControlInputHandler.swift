@@ -1,4 +1,6 @@
+import Logging
 import NIOCore
+import NIOSSL
 
 /// Hands the control connection's lines to the session, straight from the event loop: no reader
 /// task sits between them, so an idle session holds no task, and a command costs no extra hop.
@@ -12,13 +14,17 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     typealias OutboundIn = NIOAny
 
     private let events: any FTPSessionEventSink
+    private let logger: Logger
+    private let peer: String
     private var credits: Int
     private var readHeld = false
     private var ended = false
     private var context: ChannelHandlerContext?
 
-    init(events: any FTPSessionEventSink, credits: Int) {
+    init(events: any FTPSessionEventSink, credits: Int, logger: Logger, peer: String) {
         self.events = events
+        self.logger = logger
+        self.peer = peer
         self.credits = credits
     }
 
@@ -40,6 +46,16 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.end()
         context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let tlsError = error as? NIOSSLError, case .uncleanShutdown = tlsError {
+            // Most clients close after QUIT without a TLS close_notify; nothing is lost on a control connection.
+            self.logger.debug("FTP control connection from \(self.peer) closed without TLS close_notify")
+        } else {
+            self.logger.notice("FTP control connection from \(self.peer): \(error)")
+        }
+        context.close(promise: nil)
     }
 
     func read(context: ChannelHandlerContext) {

@@ -130,10 +130,10 @@ public final class FTPServer: Sendable {
         let lineHandler = FTPControlLineHandler(
             maximumLineLength: self.configuration.maximumLineLength, epoch: self.configuration.implicitTLS ? 1 : 0)
         try operations.addHandler(lineHandler)
-        try operations.addHandler(FTPControlErrorHandler(logger: self.logger, peer: peer))
         let executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
         let driver = FTPSessionDriver(executor: executor)
-        let inputHandler = FTPControlInputHandler(events: driver, credits: FTPInputCredits.readAhead)
+        let inputHandler = FTPControlInputHandler(
+            events: driver, credits: FTPInputCredits.readAhead, logger: self.logger, peer: peer)
         try operations.addHandler(inputHandler)
         let control = FTPControlChannel(channel: channel, lineHandler: NIOLoopBound(lineHandler, eventLoop: channel.eventLoop))
         return Connection(
@@ -196,29 +196,6 @@ public enum FTPServerError: Error, CustomStringConvertible {
         switch self {
         case .implicitTLSWithoutCertificate: return "implicit FTPS needs a TLS certificate"
         }
-    }
-}
-
-/// Logs and closes on a control-connection error (a failed TLS handshake, a reset).
-final class FTPControlErrorHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = FTPControlInput
-    typealias InboundOut = FTPControlInput
-    let logger: Logger
-    let peer: String
-
-    init(logger: Logger, peer: String) {
-        self.logger = logger
-        self.peer = peer
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let tlsError = error as? NIOSSLError, case .uncleanShutdown = tlsError {
-            // Most clients close after QUIT without a TLS close_notify; nothing is lost on a control connection.
-            self.logger.debug("FTP control connection from \(self.peer) closed without TLS close_notify")
-        } else {
-            self.logger.notice("FTP control connection from \(self.peer): \(error)")
-        }
-        context.close(promise: nil)
     }
 }
 

@@ -1,4 +1,5 @@
 import FTPProtocol
+import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -30,7 +31,7 @@ struct FTPControlInputHandlerTests {
 
     @Test func holdsReadsWithoutCreditsAndDeliversLinesInOrder() async throws {
         let sink = EventCollector()
-        let handler = FTPControlInputHandler(events: sink, credits: 2)
+        let handler = FTPControlInputHandler(events: sink, credits: 2, logger: Logger(label: "test"), peer: "test")
         let counter = ReadCounter()
         let channel = EmbeddedChannel(handlers: [counter, handler])
         channel.read()
@@ -64,10 +65,22 @@ struct FTPControlInputHandlerTests {
 
     @Test func theEndIsReportedOnce() async throws {
         let sink = EventCollector()
-        let handler = FTPControlInputHandler(events: sink, credits: 1)
+        let handler = FTPControlInputHandler(events: sink, credits: 1, logger: Logger(label: "test"), peer: "test")
         let channel = EmbeddedChannel(handlers: [handler])
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 21)).get()
         try await channel.close().get()  // channelInactive, then the handler is removed
+        let ends = sink.events.filter { if case .inputEnded = $0 { true } else { false } }.count
+        #expect(ends == 1)
+    }
+
+    @Test func anErrorClosesTheConnectionAndEndsTheSession() async throws {
+        struct Reset: Error {}
+        let sink = EventCollector()
+        let handler = FTPControlInputHandler(events: sink, credits: 1, logger: Logger(label: "test"), peer: "test")
+        let channel = EmbeddedChannel(handlers: [handler])
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 21)).get()
+        channel.pipeline.fireErrorCaught(Reset())
+        #expect(!channel.isActive, "the connection is closed")
         let ends = sink.events.filter { if case .inputEnded = $0 { true } else { false } }.count
         #expect(ends == 1)
     }
