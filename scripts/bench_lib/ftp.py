@@ -445,7 +445,12 @@ def idle_sessions(ctx, server, n, first, settle=1.0):
     """Holds n logged-in, idle FTP control connections (one asyncio process) and measures the server:
     RSS, PSS and fds summed over its processes before, with the first `first` sessions, and with
     all n (as workload 5, plus the middle point: the first logins may leave memory behind that
-    does not grow with the sessions, e.g. the allocator keeping a password hash's work area)."""
+    does not grow with the sessions, e.g. the allocator keeping a password hash's work area).
+
+    "Before" is taken after one warm-up session (log in, QUIT), like every other measure's warm-up
+    round: what any first login costs once (code paths paged in, caches filled, a password hash
+    computed) is not memory per session. One session, not a burst: a burst would leave freed
+    memory in a one-process server's allocator that the idle sessions would then reuse unseen."""
     def measure():
         rss = pss = fds = 0
         pids = server.server_pids()
@@ -468,6 +473,7 @@ def idle_sessions(ctx, server, n, first, settle=1.0):
                                + server_state(server))
         return opened
 
+    login_storm(ctx, server, 1)
     time.sleep(settle / 2)
     base = measure()
     holder = subprocess.Popen([sys.executable, str(CLIENTS), "idle", str(server.port), server.user, str(n),
@@ -752,7 +758,8 @@ def _note(ctx, servers, tls_info, implicit, scrypt_peer, n_logins, n_idle, n_idl
         f"to show what the hashing costs.",
         f"Idle sessions (measured first, on freshly started servers): the same client logs in {n_idle} "
         f"sessions, at most 40 at a time (as workload 5), and holds them without a command; RSS/PSS/fds summed over the server's processes "
-        f"(vsftpd: the listener and every descendant, a process pair per session), before, with the first "
+        f"(vsftpd: the listener and every descendant, a process pair per session), before (after one warm-up "
+        f"session that logged in and quit), with the first "
         f"{n_idle_first} and with all {n_idle}. Per session = (with all − before) / {n_idle}, as workload 5; "
         f"marginal = (with all − with the first {n_idle_first}) / {n_idle - n_idle_first}, which leaves out "
         f"what the first logins leave behind once.",
