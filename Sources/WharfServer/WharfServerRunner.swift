@@ -32,9 +32,10 @@ public enum WharfServerRunner {
             maximumConnections: configuration.maximumConnections,
             maximumConnectionsPerAddress: configuration.maximumConnectionsPerAddress)
         let authenticator = UserStoreAuthenticator(store: store)
+        let storages = LocalStorageCache(pool: pool)
         let makeStorage: @Sendable (AuthenticatedUser) throws -> any Storage = { user in
             _ = try HomeDirectory.prepare(user.home)
-            return try LocalStorage(jailedAt: user.home, pool: pool, readOnly: user.readOnly)
+            return try storages.storage(jailedAt: user.home, readOnly: user.readOnly)
         }
         var services: [any Service] = []
 

@@ -82,6 +82,17 @@ final class JailDirectory: Sendable {
         }
     }
 
+    /// Whether the root path still names the directory held open (true while none is open): a
+    /// home removed and made again leaves an opened jail on the old, deleted directory. Blocking
+    /// (stat): call it on the pool.
+    func stillNamesOpenedDirectory() -> Bool {
+        guard let opened = self.descriptor else { return true }
+        var heldInfo = stat()
+        var namedInfo = stat()
+        guard fstat(opened.descriptor, &heldInfo) == 0, stat(self.root, &namedInfo) == 0 else { return false }
+        return heldInfo.st_dev == namedInfo.st_dev && heldInfo.st_ino == namedInfo.st_ino
+    }
+
     deinit {
         if case .open(let descriptor, _, _) = self.state.withLock({ $0 }) {
             _ = close(descriptor)

@@ -10,38 +10,41 @@ import WharfCore
 
 /// The local POSIX file system as a `Storage`. Every system call that may wait runs on `pool`;
 /// `NonBlockingFileAccess` says which few are tried first where the caller is.
+///
+/// A value holds one reference (`LocalStorageRoot`), so `any Storage` keeps it inline without a
+/// box of its own, and sessions of the same home can share the root (`LocalStorageCache`).
 public struct LocalStorage: Storage {
-    private let resolver: PathResolver
-    private let pool: NIOThreadPool
-    private let names = AccountNameCache()
+    private let root: LocalStorageRoot
+
+    private var resolver: PathResolver { self.root.resolver }
+    private var pool: NIOThreadPool { self.root.pool }
+    private var names: AccountNameCache { self.root.names }
     /// The jail's root, held open after the first open or status: read-only opens and statuses
     /// below it are tried inline.
-    private let jail: JailDirectory?
-    public let startDirectory: String
-    public let homeDirectory: String
-    public let isReadOnly: Bool
+    private var jail: JailDirectory? { self.root.jail }
+    public var startDirectory: String { self.root.startDirectory }
+    public var homeDirectory: String { self.root.homeDirectory }
+    public var isReadOnly: Bool { self.root.isReadOnly }
 
     /// A storage jailed in `root`: the client sees `root` as "/", and nothing outside it.
     public init(jailedAt root: String, pool: NIOThreadPool, readOnly: Bool = false) throws(StorageError) {
-        let canonicalRoot = try POSIX.realPath(root)
-        self.resolver = PathResolver(confinement: .jailed(root: canonicalRoot))
-        self.jail = JailDirectory(root: canonicalRoot)
-        self.pool = pool
-        self.startDirectory = "/"
-        self.homeDirectory = "/"
-        self.isReadOnly = readOnly
+        self.root = LocalStorageRoot(jailedAt: try POSIX.realPath(root), pool: pool, readOnly: readOnly)
     }
 
     /// The invoking user's whole file system, as OpenSSH's sftp-server serves it.
     public init(unrestrictedStartingAt start: String?, pool: NIOThreadPool, readOnly: Bool = false) throws(StorageError) {
-        let home = POSIX.invokingUserHome()
-        let directory = try POSIX.realPath(start ?? POSIX.currentDirectory())
-        self.resolver = PathResolver(confinement: .unrestricted(startDirectory: directory))
-        self.jail = nil
-        self.pool = pool
-        self.startDirectory = directory
-        self.homeDirectory = home
-        self.isReadOnly = readOnly
+        self.root = LocalStorageRoot(
+            unrestrictedStartingAt: try POSIX.realPath(start ?? POSIX.currentDirectory()),
+            home: POSIX.invokingUserHome(), pool: pool, readOnly: readOnly)
+    }
+
+    init(sharing root: LocalStorageRoot) {
+        self.root = root
+    }
+
+    /// Whether both use the same root (same jail, same caches): see `LocalStorageCache`.
+    func sharesRoot(with other: LocalStorage) -> Bool {
+        self.root === other.root
     }
 
     private func blocking<T: Sendable>(_ body: @Sendable @escaping () throws(StorageError) -> T) async throws(StorageError) -> T {

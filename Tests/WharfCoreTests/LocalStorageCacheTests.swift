@@ -1,0 +1,81 @@
+import Foundation
+import NIOPosix
+import Testing
+import WharfCore
+@testable import WharfStorage
+
+/// Sessions of one home share one storage root while any of them is open, and never a root whose
+/// jail holds a directory the home path no longer names.
+@Suite("LocalStorage cache")
+struct LocalStorageCacheTests {
+    @Test func sessionsOfTheSameHomeAndModeShareOneRoot() async throws {
+        try await withSandbox { sandbox, pool in
+            try sandbox.makeDirectory("alice")
+            try sandbox.makeDirectory("bob")
+            let cache = LocalStorageCache(pool: pool)
+            let first = try cache.storage(jailedAt: sandbox.real("alice"), readOnly: false)
+            // The same directory spelt another way is the same home.
+            let second = try cache.storage(jailedAt: sandbox.root + "/bob/../alice/", readOnly: false)
+            let readOnly = try cache.storage(jailedAt: sandbox.real("alice"), readOnly: true)
+            let other = try cache.storage(jailedAt: sandbox.real("bob"), readOnly: false)
+            #expect(first.sharesRoot(with: second))
+            #expect(!first.sharesRoot(with: readOnly))
+            #expect(readOnly.isReadOnly && !first.isReadOnly)
+            #expect(!first.sharesRoot(with: other))
+            #expect(cache.sharedRootCount == 3)
+
+            // What one session writes, the other sees, through the shared jail.
+            try await first.writeWholeFile("/f", "shared")
+            #expect(try await second.readWholeFile("/f") == "shared")
+            #expect(sandbox.contents("alice/f") == "shared")
+        }
+    }
+
+    @Test func aRootIsKeptOnlyWhileAStorageUsesIt() async throws {
+        try await withSandbox { sandbox, pool in
+            try sandbox.makeDirectory("home")
+            let cache = LocalStorageCache(pool: pool)
+            do {
+                let storage = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
+                #expect(cache.sharedRootCount == 1)
+                _ = try await storage.attributes(at: "/", followingSymlinks: true)
+            }
+            #expect(cache.sharedRootCount == 0)
+            // Many homes come and go: the table is pruned, and a new login works.
+            for index in 0..<100 {
+                try sandbox.makeDirectory("h\(index)")
+                _ = try cache.storage(jailedAt: sandbox.real("h\(index)"), readOnly: false)
+            }
+            #expect(cache.sharedRootCount == 0)
+        }
+    }
+
+    @Test func aHomeMadeAgainGetsANewRoot() async throws {
+        try await withSandbox { sandbox, pool in
+            try sandbox.makeDirectory("home")
+            try sandbox.write("home/old", "old")
+            let cache = LocalStorageCache(pool: pool)
+            let before = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
+            // The first status goes to the pool and opens the jail's root.
+            _ = try await before.attributes(at: "/old", followingSymlinks: true)
+            try FileManager.default.moveItem(atPath: sandbox.real("home"), toPath: sandbox.real("home-was"))
+            try sandbox.makeDirectory("home")
+            try sandbox.write("home/new", "new")
+
+            let after = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
+            #expect(!after.sharesRoot(with: before))
+            #expect(try await after.readWholeFile("/new") == "new")
+            #expect(await errorKind { try await after.attributes(at: "/old", followingSymlinks: true) } == .notFound)
+            // Logins from now on share the new one.
+            let next = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
+            #expect(next.sharesRoot(with: after))
+        }
+    }
+
+    @Test func aMissingHomeIsAnError() async throws {
+        try await withSandbox { sandbox, pool in
+            let cache = LocalStorageCache(pool: pool)
+            #expect(throws: StorageError.self) { try cache.storage(jailedAt: sandbox.real("nobody"), readOnly: false) }
+        }
+    }
+}
