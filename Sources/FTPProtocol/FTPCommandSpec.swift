@@ -228,6 +228,13 @@ public struct FTPFeatureOptions: Hashable, Sendable {
         self.hashAlgorithms = hashAlgorithms
         self.selectedHash = selectedHash
     }
+
+    /// Every feature on: one shared copy, so that a session that keeps the defaults (most do)
+    /// holds no set of its own (copy-on-write copies only when a session changes something).
+    public static let standard = FTPFeatureOptions()
+
+    /// `standard` without the TLS commands, for a server without a certificate.
+    public static let withoutTLS = FTPFeatureOptions(disabledCommands: ["AUTH", "PBSZ", "PROT", "CCC"])
 }
 
 extension FTPCommandSpec {

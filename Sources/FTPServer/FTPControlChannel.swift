@@ -3,13 +3,24 @@ import Logging
 import NIOCore
 import NIOSSL
 
-/// The control connection as the session uses it: replies out, TLS upgrade.
+/// The control connection as the session uses it: replies out, TLS upgrade, the credits of
+/// handled lines back to the input handler.
 ///
 /// Replies are written straight to the channel (not through the async writer) so that the 234 reply
 /// to AUTH TLS and the insertion of the TLS handler happen in one event-loop tick, in that order.
 struct FTPControlChannel: Sendable {
     let channel: any Channel
-    let lineHandler: NIOLoopBound<FTPControlLineHandler>
+    let input: NIOLoopBound<FTPControlInputHandler>
+
+    /// Gives back the credit of a handled line (see `FTPControlInputHandler`), from any thread.
+    func releaseCredit() {
+        let input = self.input
+        if input.eventLoop.inEventLoop {
+            input.value.grantCredit()
+        } else {
+            input.eventLoop.execute { input.value.grantCredit() }
+        }
+    }
 
     /// Sends a reply and waits until it is handed to the socket (or the TLS layer).
     func send(_ reply: FTPReply) async throws {
@@ -22,7 +33,7 @@ struct FTPControlChannel: Sendable {
     /// number of plaintext bytes that followed AUTH TLS and were dropped.
     func upgradeToTLS(after reply: FTPReply, context: NIOSSLContext) async throws -> (epoch: Int, dropped: Int) {
         let channel = self.channel
-        let lineHandler = self.lineHandler
+        let input = self.input
         var buffer = channel.allocator.buffer(capacity: 64)
         reply.write(to: &buffer)
         let reply = buffer
@@ -31,7 +42,7 @@ struct FTPControlChannel: Sendable {
             // no byte can be read between the two.
             channel.writeAndFlush(reply, promise: nil)
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
-            let handler = lineHandler.value
+            let handler = input.value
             let dropped = handler.beginTLS()
             return (handler.epoch, dropped)
         }.get()

@@ -1,31 +1,51 @@
+import FTPProtocol
 import Logging
 import NIOCore
 import NIOSSL
 
-/// Hands the control connection's lines to the session, straight from the event loop: no reader
-/// task sits between them, so an idle session holds no task, and a command costs no extra hop.
+/// Splits the control connection into lines and hands them to the session, straight from the
+/// event loop: no reader task sits between them, so an idle session holds no task, and a command
+/// costs no extra hop. One handler does both, as every pipeline handler costs each idle session a
+/// context and an object.
 ///
 /// Lines are read ahead of the session by at most `credits`: each line takes one and the session
-/// gives it back once the line is handled (`FTPInputCredits`). Without a credit the handler holds
-/// the channel's next read, so a client that floods commands (for instance during a transfer)
-/// stops being read instead of growing a queue without bound.
+/// gives it back once the line is handled (`FTPControlChannel.releaseCredit`). Without a credit
+/// the handler holds the channel's next read, so a client that floods commands (for instance
+/// during a transfer) stops being read instead of growing a queue without bound.
+///
+/// Each line is tagged with the TLS epoch it arrived in. The handler owns its buffer (rather than
+/// sitting behind a `ByteToMessageHandler`) so that `beginTLS()` can drop, in the same event-loop
+/// tick as the TLS handler is inserted, any plaintext that followed `AUTH TLS`: bytes sent before
+/// the handshake must never be read as if they came over TLS (the STARTTLS command-injection class
+/// of bugs, CVE-2011-0411).
 final class FTPControlInputHandler: ChannelDuplexHandler {
-    typealias InboundIn = FTPControlInput
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = NIOAny
+
+    /// Lines read ahead of the session at most.
+    static let readAhead = 16
 
     private let events: any FTPSessionEventSink
     private let logger: Logger
     private let peer: String
+    private var decoder: FTPLineDecoder
+    private var buffer: ByteBuffer?
+    private(set) var epoch: Int
     private var credits: Int
     private var readHeld = false
     private var ended = false
     private var context: ChannelHandlerContext?
 
-    init(events: any FTPSessionEventSink, credits: Int, logger: Logger, peer: String) {
+    init(
+        events: any FTPSessionEventSink, maximumLineLength: Int, epoch: Int = 0, credits: Int = readAhead,
+        logger: Logger, peer: String
+    ) {
         self.events = events
+        self.decoder = FTPLineDecoder(maximumLineLength: maximumLineLength)
+        self.epoch = epoch
+        self.credits = credits
         self.logger = logger
         self.peer = peer
-        self.credits = credits
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -39,8 +59,32 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.ended else { return }
-        self.credits -= 1
-        self.events.post(.input(self.unwrapInboundIn(data)))
+        var incoming = self.unwrapInboundIn(data)
+        if self.buffer == nil {
+            self.buffer = incoming
+        } else {
+            self.buffer?.writeBuffer(&incoming)
+        }
+        while var pending = self.buffer {
+            self.buffer = nil  // Keep one reference, so the decoder does not copy on write.
+            let event = self.decoder.decode(buffer: &pending)
+            self.buffer = pending.readableBytes > 0 ? pending : nil
+            guard let event else { break }
+            self.credits -= 1
+            self.events.post(.input(FTPControlInput(event: event, epoch: self.epoch)))
+        }
+        if let buffer = self.buffer, buffer.readerIndex > 4096 {
+            self.buffer?.discardReadBytes()
+        }
+    }
+
+    /// Starts a new epoch and drops the bytes not yet split into lines; returns how many there were.
+    func beginTLS() -> Int {
+        let dropped = self.buffer?.readableBytes ?? 0
+        self.buffer = nil
+        self.decoder = FTPLineDecoder(maximumLineLength: self.decoder.maximumLineLength)
+        self.epoch += 1
+        return dropped
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -78,6 +122,7 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     private func end() {
         guard !self.ended else { return }
         self.ended = true
+        self.buffer = nil
         self.events.post(.inputEnded)
     }
 }

@@ -106,7 +106,6 @@ public final class FTPServer: Sendable {
         /// Runs the session's events: lines and the connection's end come from the pipeline's
         /// `FTPControlInputHandler`, timers and transfers add theirs.
         let driver: FTPSessionDriver
-        let credits: FTPInputCredits
         /// The control connection's event loop, where the session runs.
         let executor: EventLoopTaskExecutor
         let address: String
@@ -127,18 +126,15 @@ public final class FTPServer: Sendable {
         if self.configuration.implicitTLS, let tls = self.environment.tls {
             try operations.addHandler(NIOSSLServerHandler(context: tls))
         }
-        let lineHandler = FTPControlLineHandler(
-            maximumLineLength: self.configuration.maximumLineLength, epoch: self.configuration.implicitTLS ? 1 : 0)
-        try operations.addHandler(lineHandler)
         let executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
         let driver = FTPSessionDriver(executor: executor)
         let inputHandler = FTPControlInputHandler(
-            events: driver, credits: FTPInputCredits.readAhead, logger: self.logger, peer: peer)
+            events: driver, maximumLineLength: self.configuration.maximumLineLength,
+            epoch: self.configuration.implicitTLS ? 1 : 0, logger: self.logger, peer: peer)
         try operations.addHandler(inputHandler)
-        let control = FTPControlChannel(channel: channel, lineHandler: NIOLoopBound(lineHandler, eventLoop: channel.eventLoop))
+        let control = FTPControlChannel(channel: channel, input: NIOLoopBound(inputHandler, eventLoop: channel.eventLoop))
         return Connection(
             control: control, driver: driver,
-            credits: FTPInputCredits(handler: NIOLoopBound(inputHandler, eventLoop: channel.eventLoop)),
             executor: executor,
             address: address, peer: peer, admitted: admitted)
     }
@@ -171,7 +167,7 @@ public final class FTPServer: Sendable {
         let activity = FTPActivity()
         let session = FTPSession(
             environment: self.environment, control: connection.control, driver: driver,
-            credits: connection.credits, activity: activity, tlsActive: self.configuration.implicitTLS,
+            activity: activity, tlsActive: self.configuration.implicitTLS,
             epoch: self.configuration.implicitTLS ? 1 : 0, logger: logger)
         let timeouts = self.timeouts.sweep(for: channel.eventLoop)
         timeouts.add(activity, of: driver)

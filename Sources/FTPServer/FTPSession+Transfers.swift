@@ -241,7 +241,7 @@ extension FTPSession {
         while self.transfer == nil, !self.deferredInputs.isEmpty {
             let input = self.deferredInputs.removeFirst()
             let flow = await self.handle(input)
-            self.credits.release()
+            self.control.releaseCredit()
             if flow == .close { return .close }
         }
         return .proceed

@@ -74,7 +74,6 @@ final class FTPSession {
     let control: FTPControlChannel
     /// Where transfers report their end; the driver runs this session's events.
     let driver: FTPSessionDriver
-    let credits: FTPInputCredits
     let activity: FTPActivity
     let peerAddress: SocketAddress?
     let localAddress: SocketAddress?
@@ -99,7 +98,7 @@ final class FTPSession {
     var renameSource: String?
     var dataPort = DataPort.none
     var extendedPassiveOnly = false
-    var features = FTPFeatureOptions()
+    var features: FTPFeatureOptions
 
     // The running transfer and what waits for it
     var transfer: RunningTransfer?
@@ -109,21 +108,18 @@ final class FTPSession {
 
     init(
         environment: FTPSessionEnvironment, control: FTPControlChannel, driver: FTPSessionDriver,
-        credits: FTPInputCredits, activity: FTPActivity, tlsActive: Bool, epoch: Int, logger: FTPSessionLogger
+        activity: FTPActivity, tlsActive: Bool, epoch: Int, logger: FTPSessionLogger
     ) {
         self.environment = environment
         self.control = control
         self.driver = driver
-        self.credits = credits
         self.activity = activity
         self.peerAddress = control.channel.remoteAddress
         self.localAddress = control.channel.localAddress
         self.tlsActive = tlsActive
         self.epoch = epoch
         self.logger = logger
-        if environment.tls == nil {
-            self.features.disabledCommands = ["AUTH", "PBSZ", "PROT", "CCC"]
-        }
+        self.features = environment.tls == nil ? .withoutTLS : .standard
     }
 
     var loggedIn: FTPLogin? {
@@ -167,7 +163,7 @@ final class FTPSession {
             return await self.handleDuringTransfer(input)
         }
         let flow = await self.handle(input)
-        self.credits.release()
+        self.control.releaseCredit()
         return flow
     }
 
@@ -267,7 +263,7 @@ final class FTPSession {
             self.deferredInputs.append(input)  // Its credit comes back once it is handled.
             return .proceed
         }
-        defer { self.credits.release() }
+        defer { self.control.releaseCredit() }
         switch spec.canonicalName {
         case "ABOR":
             self.abortRequested = true

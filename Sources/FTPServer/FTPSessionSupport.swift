@@ -1,28 +1,6 @@
 import NIOCore
 import Synchronization
 
-/// The session's side of `FTPControlInputHandler`'s credits: `release()` gives back the credit of
-/// a handled line, from any thread.
-final class FTPInputCredits: Sendable {
-    /// Lines read ahead of the session at most.
-    static let readAhead = 16
-
-    private let handler: NIOLoopBound<FTPControlInputHandler>
-
-    init(handler: NIOLoopBound<FTPControlInputHandler>) {
-        self.handler = handler
-    }
-
-    func release() {
-        let handler = self.handler
-        if handler.eventLoop.inEventLoop {
-            handler.value.grantCredit()
-        } else {
-            handler.eventLoop.execute { handler.value.grantCredit() }
-        }
-    }
-}
-
 /// What the session's timeouts look at: when the client last said something, whether a transfer
 /// is running (an idle control connection is normal then), and whether the user logged in.
 final class FTPActivity: Sendable {
