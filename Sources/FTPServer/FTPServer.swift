@@ -33,6 +33,8 @@ public final class FTPServer: Sendable {
     private let live = LiveConnections()
     private let sessions = FTPSessionRegistry()
     private let acceptLoop = AcceptLoop()
+    /// Sessions run their tasks on their connection's loop, through that loop's shared executor.
+    private let executors = EventLoopTaskExecutors()
     private let timeouts: FTPTimeoutSweeps
 
     /// `tls` is required for implicit TLS and for AUTH TLS; without it TLS is off.
@@ -126,7 +128,7 @@ public final class FTPServer: Sendable {
         if self.configuration.implicitTLS, let tls = self.environment.tls {
             try operations.addHandler(NIOSSLServerHandler(context: tls))
         }
-        let executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+        let executor = self.executors.executor(for: channel.eventLoop)
         let driver = FTPSessionDriver(executor: executor)
         let inputHandler = FTPControlInputHandler(
             events: driver, maximumLineLength: self.configuration.maximumLineLength,

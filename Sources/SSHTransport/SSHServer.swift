@@ -50,6 +50,7 @@ public final class SSHServer: Sendable {
     private let live = LiveConnections()
     private let admission: ConnectionAdmission
     private let acceptLoop = AcceptLoop()
+    private let executors = EventLoopTaskExecutors()
 
     public init(
         configuration: Configuration, authenticator: any SSHUserAuthenticator, makeStorage: @escaping StorageFactory,
@@ -84,7 +85,7 @@ public final class SSHServer: Sendable {
         // A connection's task waits for its sessions on its channel's event loop, where they open.
         try await self.acceptLoop.run(
             serverChannel, logger: self.logger, onBound: onBound,
-            executor: { EventLoopTaskExecutor(eventLoop: $0.channel.eventLoop) }
+            executor: { [executors] in executors.executor(for: $0.channel.eventLoop) }
         ) { connection in
             await self.serve(connection)
         }
