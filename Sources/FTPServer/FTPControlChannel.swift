@@ -10,15 +10,32 @@ import NIOSSL
 /// to AUTH TLS and the insertion of the TLS handler happen in one event-loop tick, in that order.
 struct FTPControlChannel: Sendable {
     let channel: any Channel
-    let input: NIOLoopBound<FTPControlInputHandler>
+    private let input: InputHandlerReference
+
+    init(channel: any Channel, input: FTPControlInputHandler) {
+        self.channel = channel
+        self.input = InputHandlerReference(handler: input)
+    }
+
+    /// The pipeline's input handler, which lives on the channel's event loop. What `NIOLoopBound`
+    /// does, with the loop taken from the channel instead of stored again in every idle session.
+    private struct InputHandlerReference: @unchecked Sendable {
+        let handler: FTPControlInputHandler
+
+        func value(on eventLoop: any EventLoop) -> FTPControlInputHandler {
+            eventLoop.preconditionInEventLoop()
+            return self.handler
+        }
+    }
 
     /// Gives back the credit of a handled line (see `FTPControlInputHandler`), from any thread.
     func releaseCredit() {
         let input = self.input
-        if input.eventLoop.inEventLoop {
-            input.value.grantCredit()
+        let eventLoop = self.channel.eventLoop
+        if eventLoop.inEventLoop {
+            input.value(on: eventLoop).grantCredit()
         } else {
-            input.eventLoop.execute { input.value.grantCredit() }
+            eventLoop.execute { input.value(on: eventLoop).grantCredit() }
         }
     }
 
@@ -42,7 +59,7 @@ struct FTPControlChannel: Sendable {
             // no byte can be read between the two.
             channel.writeAndFlush(reply, promise: nil)
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
-            let handler = input.value
+            let handler = input.value(on: channel.eventLoop)
             let dropped = handler.beginTLS()
             return (handler.epoch, dropped)
         }.get()

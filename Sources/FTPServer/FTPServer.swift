@@ -68,9 +68,11 @@ public final class FTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Control connections carry short lines: small receive buffers (each channel keeps one).
+            // Control connections carry short lines, and each channel keeps its last receive buffer
+            // for as long as it lives: start at 64 bytes, enough for a command; a longer line or a
+            // TLS handshake fills it and the next reads grow.
             .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 64, maximum: 4096))
             // Clients send ABOR's last byte as TCP urgent data (RFC 959's Synch; Python's ftplib
             // does). Without SO_OOBINLINE the kernel takes that byte out of the stream and the
             // ABOR line never ends.
@@ -134,7 +136,7 @@ public final class FTPServer: Sendable {
             events: driver, maximumLineLength: self.configuration.maximumLineLength,
             epoch: self.configuration.implicitTLS ? 1 : 0, logger: self.logger, peer: peer)
         try operations.addHandler(inputHandler)
-        let control = FTPControlChannel(channel: channel, input: NIOLoopBound(inputHandler, eventLoop: channel.eventLoop))
+        let control = FTPControlChannel(channel: channel, input: inputHandler)
         return Connection(
             control: control, driver: driver,
             executor: executor,

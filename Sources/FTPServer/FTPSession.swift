@@ -59,11 +59,19 @@ final class FTPSession {
         case loggedIn(FTPLogin)
     }
 
-    struct RunningTransfer {
+    /// A class, not a struct: an idle session then keeps one pointer for it, not its 49 bytes.
+    final class RunningTransfer {
         let task: Task<FTPTransferOutcome, Never>
         let control: FTPTransferControl
         let verb: String
         let path: String
+
+        init(task: Task<FTPTransferOutcome, Never>, control: FTPTransferControl, verb: String, path: String) {
+            self.task = task
+            self.control = control
+            self.verb = verb
+            self.path = path
+        }
     }
 
     enum CloseAfterTransfer {
@@ -76,7 +84,6 @@ final class FTPSession {
     let driver: FTPSessionDriver
     let activity: FTPActivity
     let peerAddress: SocketAddress?
-    let localAddress: SocketAddress?
     var logger: FTPSessionLogger
 
     var configuration: FTPServer.Configuration { self.environment.configuration }
@@ -114,10 +121,9 @@ final class FTPSession {
         self.control = control
         self.driver = driver
         self.activity = activity
-        self.peerAddress = control.channel.remoteAddress
-        self.localAddress = control.channel.localAddress
         self.tlsActive = tlsActive
         self.epoch = epoch
+        self.peerAddress = control.channel.remoteAddress
         self.logger = logger
         self.features = environment.tls == nil ? .withoutTLS : .standard
     }
@@ -126,6 +132,11 @@ final class FTPSession {
         if case .loggedIn(let login) = self.login { return login }
         return nil
     }
+
+    /// Read from the channel, which keeps it while it is open, rather than stored again in every
+    /// session: only passive mode asks, on an open connection. (The peer's address is kept: the
+    /// log lines of a failed login must name it even when the client has already gone.)
+    var localAddress: SocketAddress? { self.control.channel.localAddress }
 
     var peerIP: String { self.peerAddress?.ipAddress ?? "unknown" }
 

@@ -18,8 +18,9 @@ import WharfCore
 /// touched there (the task's jobs run on that loop through its executor preference), which is why
 /// the class can be `@unchecked Sendable` without a lock.
 final class FTPSessionDriver: FTPSessionEventSink, @unchecked Sendable {
-    let eventLoop: any EventLoop
     private let executor: EventLoopTaskExecutor
+    /// The executor's: one reference fewer in every idle session.
+    var eventLoop: any EventLoop { self.executor.eventLoop }
     private var session: FTPSession?
     private var queue: [FTPSessionEvent] = []
     private var worker: Task<Void, Never>?
@@ -28,7 +29,6 @@ final class FTPSessionDriver: FTPSessionEventSink, @unchecked Sendable {
     private var onEnd: ((FTPSession) -> Void)?
 
     init(executor: EventLoopTaskExecutor) {
-        self.eventLoop = executor.eventLoop
         self.executor = executor
     }
 
