@@ -339,12 +339,16 @@ enum ReplyPath: Sendable {
 }
 
 /// Releases replies out of order: collects them and hands them on shuffled when `window` have
-/// gathered, or on a timer, so that the last few are not held forever.
+/// gathered, or once no reply has come for a tick of the timer, so that the last few are not held
+/// forever. Only a quiet tick releases: on a loaded machine replies trickle in more slowly than
+/// the timer ticks, and a tick that released whatever had come would hand them on one by one, in
+/// order.
 final class Shuffler: Sendable {
     private struct State {
         var held: [ByteBuffer] = []
         var delivered: [UInt32] = []
         var generator = SystemRandomNumberGenerator()
+        var addedSinceTick = false
     }
     private let state = Mutex(State())
     private let window: Int
@@ -358,7 +362,20 @@ final class Shuffler: Sendable {
     func add(_ packet: ByteBuffer) {
         let release = self.state.withLock { state -> [ByteBuffer] in
             state.held.append(packet)
+            state.addedSinceTick = true
             return state.held.count >= self.window ? Self.take(&state) : []
+        }
+        for packet in release { self.output.yield(packet) }
+    }
+
+    /// The timer's: releases what is held if no reply came since the last tick.
+    func tick() {
+        let release = self.state.withLock { state -> [ByteBuffer] in
+            if state.addedSinceTick {
+                state.addedSinceTick = false
+                return []
+            }
+            return Self.take(&state)
         }
         for packet in release { self.output.yield(packet) }
     }
@@ -448,7 +465,7 @@ enum Loopback {
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .milliseconds(2))
-                        shuffler.flush()
+                        shuffler.tick()
                     }
                 }
             }
