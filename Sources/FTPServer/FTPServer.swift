@@ -67,7 +67,7 @@ public final class FTPServer: Sendable {
         let serverChannel = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // Control connections carry short lines, and each channel keeps its last receive buffer
             // for as long as it lives: start at 64 bytes, enough for a command; a longer line or a
             // TLS handshake fills it and the next reads grow.

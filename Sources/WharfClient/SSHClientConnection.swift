@@ -55,7 +55,7 @@ public final class SSHClientConnection: Sendable {
         do {
             channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(.milliseconds(timeoutMilliseconds))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let configuration = SSHClientConfiguration(

@@ -75,7 +75,7 @@ final class FTPControlConnection: Sendable {
             let host = options.host
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(options.connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let implicitContext {

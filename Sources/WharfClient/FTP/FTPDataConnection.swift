@@ -87,7 +87,7 @@ struct FTPDataConnection: Sendable {
                 .connectTimeout(control.options.connectTimeout)
                 .channelOption(.autoRead, value: false)
                 .channelOption(.recvAllocator, value: Self.receiveAllocator)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let reader = try Self.configure(channel, control: control, direction: direction)
@@ -151,7 +151,7 @@ struct FTPDataConnection: Sendable {
                 .serverChannelOption(.backlog, value: 4)
                 .childChannelOption(.autoRead, value: false)
                 .childChannelOption(.recvAllocator, value: Self.receiveAllocator)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { child in
                     // Only the server may connect, and only once.
                     let first = claimed.withLockedValue { taken in
