@@ -54,6 +54,7 @@ let package = Package(
         .target(
             name: "WharfUsers",
             dependencies: [
+                "CSystemShims",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

@@ -19,8 +19,13 @@ public enum WharfServerRunner {
         try prepareDataDirectory(dataDirectory)
         ResourceLimits.raiseOpenFileLimit()
 
-        let store = try UserStore(dataDirectory: dataDirectory)
+        let store = try UserStore(dataDirectory: dataDirectory, cachingRecords: true)
         try FirstStart.createDefaultUserIfNeeded(store: store, dataDirectory: dataDirectory, logger: logger)
+        if store.cachesRecords {
+            logger.info("user records are cached between changes to \(store.databasePath) (inotify)")
+        } else {
+            logger.info("user records are read from \(store.databasePath) at every login (no inotify watch here)")
+        }
         let hostKeys = try HostKeyStore.loadOrCreate(dataDirectory: dataDirectory)
         for key in hostKeys {
             logger.info("host key \(key.fingerprint) \(key.path)")

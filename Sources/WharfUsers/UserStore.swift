@@ -22,10 +22,14 @@ public final class UserStore: Sendable {
 
     public let databasePath: String
     private let queue: DatabaseQueue
+    /// For a server: records of recent logins, kept while the database file is unchanged.
+    private let recentRecords: UserRecordCache?
 
     /// Opens (creating and migrating) `DATA_DIR/users.sqlite`. The data directory itself is never
     /// created here: a typo in `--data-dir` should fail, not scatter databases around.
-    public init(dataDirectory: String) throws(UserStoreError) {
+    /// `cachingRecords`: `user(named:)` answers from memory while the database file has not changed
+    /// (see `UserRecordCache`), where the file system lets that be known exactly.
+    public init(dataDirectory: String, cachingRecords: Bool = false) throws(UserStoreError) {
         try Self.checkDataDirectory(dataDirectory)
         databasePath = URL(fileURLWithPath: dataDirectory).appendingPathComponent(Self.databaseFileName).path
         try Self.createPrivateFile(at: databasePath)
@@ -37,9 +41,22 @@ public final class UserStore: Sendable {
         } catch {
             throw Self.storeError(error)
         }
+        recentRecords = cachingRecords
+            ? DatabaseFileWatch.make(
+                databasePath: databasePath, directory: dataDirectory, fileName: Self.databaseFileName
+            ).map { UserRecordCache(watch: $0) }
+            : nil
     }
 
+    /// Whether `user(named:)` answers from memory while the database is unchanged (for tests and logs).
+    public var cachesRecords: Bool { recentRecords != nil }
+
     public func user(named name: String) throws(UserStoreError) -> UserRecord? {
+        guard let recentRecords else { return try readUser(named: name) }
+        return try recentRecords.record(named: name) { () throws(UserStoreError) in try readUser(named: name) }
+    }
+
+    private func readUser(named name: String) throws(UserStoreError) -> UserRecord? {
         // Every login asks, so this is one compiled-once statement in one implicit read transaction
         // (a consistent snapshot, and one round of SQLite's file locking): the user's row joined
         // with their keys, one row per key or a single row with NULL key columns. `read` would add
