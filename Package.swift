@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

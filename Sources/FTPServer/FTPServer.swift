@@ -64,27 +64,23 @@ public final class FTPServer: Sendable {
         if self.configuration.implicitTLS && self.environment.tls == nil {
             throw FTPServerError.implicitTLSWithoutCertificate
         }
-        let serverChannel = try await ServerBootstrap(group: self.group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            // Control connections carry short lines, and each channel keeps its last receive buffer
-            // for as long as it lives: start at 64 bytes, enough for a command; a longer line or a
-            // TLS handshake fills it and the next reads grow.
-            .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 64, maximum: 4096))
-            // Clients send ABOR's last byte as TCP urgent data (RFC 959's Synch; Python's ftplib
-            // does). Without SO_OOBINLINE the kernel takes that byte out of the stream and the
-            // ABOR line never ends.
-            .childChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_OOBINLINE)), value: 1)
-            .bind(host: self.configuration.host, port: self.configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try self.setUpConnection(channel)
-                }
-            }
+        let listeners = try await PerLoopListeners.bind(
+            group: self.group, host: self.configuration.host, port: self.configuration.port,
+            configure: { bootstrap in
+                bootstrap
+                    // Control connections carry short lines, and each channel keeps its last receive
+                    // buffer for as long as it lives: start at 64 bytes, enough for a command; a longer
+                    // line or a TLS handshake fills it and the next reads grow.
+                    .childChannelOption(
+                        .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 64, maximum: 4096))
+                    // Clients send ABOR's last byte as TCP urgent data (RFC 959's Synch; Python's ftplib
+                    // does). Without SO_OOBINLINE the kernel takes that byte out of the stream and the
+                    // ABOR line never ends.
+                    .childChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_OOBINLINE)), value: 1)
+            }, setUpConnection: { try self.setUpConnection($0) })
         // Each session starts on its control connection's event loop and stays there.
         try await self.acceptLoop.run(
-            serverChannel, logger: self.logger, onBound: onBound, executor: { $0.executor }
+            listeners, logger: self.logger, onBound: onBound, executor: { $0.executor }
         ) { connection in
             await self.serve(connection)
         }

@@ -73,18 +73,12 @@ public final class SSHServer: Sendable {
     /// Binds, then serves until `stopAccepting()` is called and every connection has ended.
     /// `onBound` is called once the listener is bound (tests and logs use the chosen port).
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
-        let serverChannel = try await ServerBootstrap(group: self.group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .bind(host: self.configuration.host, port: self.configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try self.setUpConnection(channel)
-                }
-            }
+        let listeners = try await PerLoopListeners.bind(
+            group: self.group, host: self.configuration.host, port: self.configuration.port,
+            setUpConnection: { try self.setUpConnection($0) })
         // A connection's task waits for its sessions on its channel's event loop, where they open.
         try await self.acceptLoop.run(
-            serverChannel, logger: self.logger, onBound: onBound,
+            listeners, logger: self.logger, onBound: onBound,
             executor: { [executors] in executors.executor(for: $0.channel.eventLoop) }
         ) { connection in
             await self.serve(connection)

@@ -2,14 +2,14 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A server's bound listener: where it listens, the accept loop, and stopping it.
+/// A server's bound listeners: where they listen, the accept loops, and stopping them.
 ///
 /// Shared by the SSH and FTP listeners. `run` owns one task per accepted connection (a discarding
-/// task group) and returns once the listener is closed and every connection task has ended:
-/// shutdown drains, it does not cut.
+/// task group per listener) and returns once the listeners are closed and every connection task
+/// has ended: shutdown drains, it does not cut.
 public final class AcceptLoop: Sendable {
     private let boundAddress = Mutex<SocketAddress?>(nil)
-    private let listener = Mutex<(any Channel)?>(nil)
+    private let listeners = Mutex<[any Channel]>([])
     private let stopping = Atomic<Bool>(false)
 
     public init() {}
@@ -18,45 +18,61 @@ public final class AcceptLoop: Sendable {
 
     public var isStopping: Bool { self.stopping.load(ordering: .acquiring) }
 
+    /// Accepts on every listener (see `PerLoopListeners`: one per event loop, on one address).
     /// `executor` names where a connection's task should run from its first job (for instance its
     /// channel's event loop, see `EventLoopTaskExecutor`); nil: the global executor.
     public func run<Connection: Sendable>(
-        _ serverChannel: NIOAsyncChannel<Connection, Never>, logger: Logger,
+        _ serverChannels: [NIOAsyncChannel<Connection, Never>], logger: Logger,
         onBound: @Sendable (SocketAddress) -> Void,
-        executor: @Sendable (Connection) -> (any TaskExecutor)? = { _ in nil },
+        executor: @escaping @Sendable (Connection) -> (any TaskExecutor)? = { _ in nil },
         serve: @escaping @Sendable (Connection) async -> Void
     ) async throws {
-        if let address = serverChannel.channel.localAddress {
+        if let address = serverChannels.first?.channel.localAddress {
             self.boundAddress.withLock { $0 = address }
             onBound(address)
         }
-        self.listener.withLock { $0 = serverChannel.channel }
-        if self.isStopping { serverChannel.channel.close(promise: nil) }
-        // The loop waits on the listener's event loop, where accepted connections are handed over:
-        // on the global executor, every connection would wake a pool thread before its own task.
-        let listenerLoop = EventLoopTaskExecutor(eventLoop: serverChannel.channel.eventLoop)
-        try await withTaskExecutorPreference(listenerLoop) {
-            try await withThrowingDiscardingTaskGroup { group in
-                do {
-                    try await serverChannel.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            // Not inheriting the listener's loop: nil means the global executor.
-                            group.addTask(executorPreference: executor(connection) ?? globalConcurrentExecutor) {
-                                await serve(connection)
-                            }
-                        }
-                    }
-                } catch where self.isStopping {
-                    // Closing the listener ends the accept loop with an error; the connections go on.
-                    logger.debug("listener closed: \(error)")
+        self.listeners.withLock { $0 = serverChannels.map(\.channel) }
+        if self.isStopping {
+            for serverChannel in serverChannels { serverChannel.channel.close(promise: nil) }
+        }
+        try await withThrowingDiscardingTaskGroup { listeners in
+            for serverChannel in serverChannels {
+                // Each loop waits on its listener's event loop, where accepted connections are
+                // handed over: on the global executor, every connection would wake a pool thread
+                // before its own task.
+                let listenerLoop = EventLoopTaskExecutor(eventLoop: serverChannel.channel.eventLoop)
+                listeners.addTask(executorPreference: listenerLoop) {
+                    try await self.accept(on: serverChannel, logger: logger, executor: executor, serve: serve)
                 }
             }
         }
     }
 
-    /// Closes the listener; running connections go on.
+    private func accept<Connection: Sendable>(
+        on serverChannel: NIOAsyncChannel<Connection, Never>, logger: Logger,
+        executor: @escaping @Sendable (Connection) -> (any TaskExecutor)?,
+        serve: @escaping @Sendable (Connection) async -> Void
+    ) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            do {
+                try await serverChannel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        // Not inheriting the listener's loop: nil means the global executor.
+                        group.addTask(executorPreference: executor(connection) ?? globalConcurrentExecutor) {
+                            await serve(connection)
+                        }
+                    }
+                }
+            } catch where self.isStopping {
+                // Closing the listener ends the accept loop with an error; the connections go on.
+                logger.debug("listener closed: \(error)")
+            }
+        }
+    }
+
+    /// Closes the listeners; running connections go on.
     public func stopAccepting() {
         self.stopping.store(true, ordering: .releasing)
-        self.listener.withLock { $0 }?.close(promise: nil)
+        for listener in self.listeners.withLock({ $0 }) { listener.close(promise: nil) }
     }
 }
