@@ -65,19 +65,10 @@ public final class FTPServer: Sendable {
             throw FTPServerError.implicitTLSWithoutCertificate
         }
         let listeners = try await PerLoopListeners.bind(
-            group: self.group, host: self.configuration.host, port: self.configuration.port,
-            configure: { bootstrap in
-                bootstrap
-                    // Control connections carry short lines, and each channel keeps its last receive
-                    // buffer for as long as it lives: start at 64 bytes, enough for a command; a longer
-                    // line or a TLS handshake fills it and the next reads grow.
-                    .childChannelOption(
-                        .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 64, maximum: 4096))
-                    // Clients send ABOR's last byte as TCP urgent data (RFC 959's Synch; Python's ftplib
-                    // does). Without SO_OOBINLINE the kernel takes that byte out of the stream and the
-                    // ABOR line never ends.
-                    .childChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_OOBINLINE)), value: 1)
-            }, setUpConnection: { try self.setUpConnection($0) })
+            group: self.group, host: self.configuration.host, port: self.configuration.port, logger: self.logger
+        ) { channel in
+            try self.setUpConnection(channel)
+        }
         // Each session starts on its control connection's event loop and stays there.
         try await self.acceptLoop.run(
             listeners, logger: self.logger, onBound: onBound, executor: { $0.executor }
@@ -113,8 +104,19 @@ public final class FTPServer: Sendable {
         let admitted: Bool
     }
 
-    /// On the connection's event loop: admission and the pipeline, synchronously.
+    /// On the connection's event loop: socket options, admission and the pipeline, synchronously.
     private func setUpConnection(_ channel: any Channel) throws -> Connection {
+        if let options = channel.syncOptions {
+            // Control connections carry short lines, and each channel keeps its last receive buffer
+            // for as long as it lives: start at 64 bytes, enough for a command; a longer line or a
+            // TLS handshake fills it and the next reads grow.
+            try options.setOption(
+                ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 64, maximum: 4096))
+            // Clients send ABOR's last byte as TCP urgent data (RFC 959's Synch; Python's ftplib
+            // does). Without SO_OOBINLINE the kernel takes that byte out of the stream and the
+            // ABOR line never ends.
+            try options.setOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_OOBINLINE)), value: 1)
+        }
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         let admitted = self.admission.admit(address)

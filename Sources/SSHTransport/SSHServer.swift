@@ -74,8 +74,10 @@ public final class SSHServer: Sendable {
     /// `onBound` is called once the listener is bound (tests and logs use the chosen port).
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         let listeners = try await PerLoopListeners.bind(
-            group: self.group, host: self.configuration.host, port: self.configuration.port,
-            setUpConnection: { try self.setUpConnection($0) })
+            group: self.group, host: self.configuration.host, port: self.configuration.port, logger: self.logger
+        ) { channel in
+            try self.setUpConnection(channel)
+        }
         // A connection's task waits for its sessions on its channel's event loop, where they open.
         try await self.acceptLoop.run(
             listeners, logger: self.logger, onBound: onBound,

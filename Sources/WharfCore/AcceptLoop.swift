@@ -22,7 +22,7 @@ public final class AcceptLoop: Sendable {
     /// `executor` names where a connection's task should run from its first job (for instance its
     /// channel's event loop, see `EventLoopTaskExecutor`); nil: the global executor.
     public func run<Connection: Sendable>(
-        _ serverChannels: [NIOAsyncChannel<Connection, Never>], logger: Logger,
+        _ serverChannels: [NIOAsyncChannel<Connection?, Never>], logger: Logger,
         onBound: @Sendable (SocketAddress) -> Void,
         executor: @escaping @Sendable (Connection) -> (any TaskExecutor)? = { _ in nil },
         serve: @escaping @Sendable (Connection) async -> Void
@@ -49,7 +49,7 @@ public final class AcceptLoop: Sendable {
     }
 
     private func accept<Connection: Sendable>(
-        on serverChannel: NIOAsyncChannel<Connection, Never>, logger: Logger,
+        on serverChannel: NIOAsyncChannel<Connection?, Never>, logger: Logger,
         executor: @escaping @Sendable (Connection) -> (any TaskExecutor)?,
         serve: @escaping @Sendable (Connection) async -> Void
     ) async throws {
@@ -57,6 +57,7 @@ public final class AcceptLoop: Sendable {
             do {
                 try await serverChannel.executeThenClose { inbound in
                     for try await connection in inbound {
+                        guard let connection else { continue }  // Its set-up failed; it is closed.
                         // Not inheriting the listener's loop: nil means the global executor.
                         group.addTask(executorPreference: executor(connection) ?? globalConcurrentExecutor) {
                             await serve(connection)

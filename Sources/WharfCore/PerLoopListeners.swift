@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -24,14 +25,19 @@ import NIOPosix
 /// first bound by a socket without SO_REUSEPORT, which fails as usual while anyone listens there
 /// (and picks the port when `port` is 0), then released and bound again by the listeners.
 public enum PerLoopListeners {
-    /// Binds the listeners: backlog 256 and TCP_NODELAY, plus what `configure` adds.
-    /// `setUpConnection` runs on the connection's loop, before it is registered: synchronous
-    /// pipeline set-up only; its result is what the listener's async sequence yields.
+    /// Binds the listeners (backlog 256; accepted sockets get TCP_NODELAY). `setUpConnection` runs
+    /// on the connection's loop, before it is registered: socket options and synchronous pipeline
+    /// set-up only; its result is what the listener's async sequence yields.
+    ///
+    /// A connection whose set-up throws is logged, closed, and yielded as nil. NIO ends a
+    /// listener's whole accept sequence when a child channel's options fail (an option set with
+    /// `childChannelOption`), and drops a child whose initializer fails without closing its
+    /// socket: either way one bad connection would cost the listener or a descriptor, so
+    /// options are set here, where a failure is that connection's alone.
     public static func bind<Output: Sendable>(
-        group: any EventLoopGroup, host: String, port: Int,
-        configure: (ServerBootstrap) -> ServerBootstrap = { $0 },
+        group: any EventLoopGroup, host: String, port: Int, logger: Logger,
         setUpConnection: @escaping @Sendable (any Channel) throws -> Output
-    ) async throws -> [NIOAsyncChannel<Output, Never>] {
+    ) async throws -> [NIOAsyncChannel<Output?, Never>] {
         let loops = Array(group.makeIterator())
         guard let firstLoop = loops.first else { return [] }
         let probe = try await ServerBootstrap(group: firstLoop)
@@ -40,18 +46,19 @@ public enum PerLoopListeners {
         let boundPort = probe.localAddress?.port ?? port
         try await probe.close()
 
-        var listeners: [NIOAsyncChannel<Output, Never>] = []
+        var listeners: [NIOAsyncChannel<Output?, Never>] = []
         do {
             for loop in loops {
-                let bootstrap = ServerBootstrap(group: loop)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
-                    .serverChannelOption(.backlog, value: 256)
-                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 listeners.append(
-                    try await configure(bootstrap).bind(host: host, port: boundPort) { channel in
-                        channel.eventLoop.makeCompletedFuture { try setUpConnection(channel) }
-                    })
+                    try await ServerBootstrap(group: loop)
+                        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                        .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+                        .serverChannelOption(.backlog, value: 256)
+                        .bind(host: host, port: boundPort) { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                Self.setUp(channel, logger: logger, setUpConnection)
+                            }
+                        })
             }
         } catch {
             for listener in listeners { try? await listener.channel.close() }
@@ -59,4 +66,20 @@ public enum PerLoopListeners {
         }
         return listeners
     }
+
+    private static func setUp<Output>(
+        _ channel: any Channel, logger: Logger, _ setUpConnection: (any Channel) throws -> Output
+    ) -> Output? {
+        do {
+            try channel.syncOptions?.setOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            return try setUpConnection(channel)
+        } catch {
+            let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+            logger.warning("closed the connection from \(peer): cannot set it up: \(error)")
+            // Not registered yet: NIO's registration of a closed channel fails and stops there.
+            channel.close(promise: nil)
+            return nil
+        }
+    }
 }
+
