@@ -40,9 +40,14 @@ public enum PerLoopListeners {
     ) async throws -> [NIOAsyncChannel<Output?, Never>] {
         let loops = Array(group.makeIterator())
         guard let firstLoop = loops.first else { return [] }
-        let probe = try await ServerBootstrap(group: firstLoop)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port).get()
+        let probe: any Channel
+        do {
+            probe = try await ServerBootstrap(group: firstLoop)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port).get()
+        } catch {
+            throw ListenError(host: host, port: port, underlying: error)
+        }
         let boundPort = probe.localAddress?.port ?? port
         try await probe.close()
 
@@ -62,7 +67,7 @@ public enum PerLoopListeners {
             }
         } catch {
             for listener in listeners { try? await listener.channel.close() }
-            throw error
+            throw ListenError(host: host, port: boundPort, underlying: error)
         }
         return listeners
     }
@@ -83,3 +88,18 @@ public enum PerLoopListeners {
     }
 }
 
+/// A listener that could not be bound, said the way a user reads it:
+/// "cannot listen on 127.0.0.1:2022: Address already in use".
+public struct ListenError: Error, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+    public let underlying: any Error
+
+    public var description: String {
+        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        if let error = underlying as? IOError {
+            return "cannot listen on \(address): \(String(cString: strerror(error.errnoCode)))"
+        }
+        return "cannot listen on \(address): \(underlying)"
+    }
+}

@@ -26,7 +26,7 @@ def test_a_second_server_on_a_served_port_fails(server, tmp_path, listener):
              "--ftp-listen", args["ftp"], "--ftps-listen", args["ftps"]], timeout=60)
     err = p.stderr.decode(errors="replace")
     assert p.returncode != 0, err
-    assert "already in use" in err.lower(), err
+    assert f"cannot listen on 127.0.0.1:{taken}: address already in use" in err.lower(), err
     # The first server still answers every connection.
     for _ in range(20):
         with ftplib.FTP() as ftp:
