@@ -118,7 +118,7 @@ public final class FTPServer: Sendable {
             try options.setOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_OOBINLINE)), value: 1)
         }
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let peer = channel.peerDescription
         let admitted = self.admission.admit(address)
         if admitted {
             let admission = self.admission

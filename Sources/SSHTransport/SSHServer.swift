@@ -117,7 +117,7 @@ public final class SSHServer: Sendable {
 
     /// Runs on the connection's event loop, inside the accept path: synchronous pipeline set-up only.
     private func setUpConnection(_ channel: any Channel) throws -> Connection {
-        let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let peer = channel.peerDescription
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(peer)"
 

@@ -79,7 +79,7 @@ public enum PerLoopListeners {
             try channel.syncOptions?.setOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             return try setUpConnection(channel)
         } catch {
-            let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+            let peer = channel.peerDescription
             logger.warning("closed the connection from \(peer): cannot set it up: \(error)")
             // Not registered yet: NIO's registration of a closed channel fails and stops there.
             channel.close(promise: nil)

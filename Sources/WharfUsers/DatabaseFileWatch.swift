@@ -91,17 +91,18 @@ final class DatabaseFileWatch: Sendable {
             guard state.alive else { return nil }
             #if os(Linux)
             var changed = false
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while state.alive {
-                let count = buffer.withUnsafeMutableBytes { read(self.descriptor, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                // EAGAIN: the queue is empty. Any other failure: the watch cannot be relied on.
-                guard count > 0 else {
-                    if count == 0 || errno != EAGAIN { state.alive = false }
-                    break
-                }
-                buffer.withUnsafeBytes { bytes in
-                    self.takeIn(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), changed: &changed, alive: &state.alive)
+            // Every login comes here, and the queue is almost always empty: a stack buffer, not a
+            // heap array per call.
+            withUnsafeTemporaryAllocation(byteCount: 4096, alignment: MemoryLayout<inotify_event>.alignment) { buffer in
+                while state.alive {
+                    let count = read(self.descriptor, buffer.baseAddress, buffer.count)
+                    if count < 0 && errno == EINTR { continue }
+                    // EAGAIN: the queue is empty. Any other failure: the watch cannot be relied on.
+                    guard count > 0 else {
+                        if count == 0 || errno != EAGAIN { state.alive = false }
+                        break
+                    }
+                    self.takeIn(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), changed: &changed, alive: &state.alive)
                 }
             }
             if changed { state.generation &+= 1 }
