@@ -56,6 +56,13 @@ public struct FTPReply: Hashable, Sendable, CustomStringConvertible {
         buffer.writeString(self.description)
     }
 
+    /// The reply's bytes in a buffer of their own.
+    public func encoded(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 64)
+        self.write(to: &buffer)
+        return buffer
+    }
+
     /// Whether the code is 1yz (preliminary: another reply follows).
     public var isPreliminary: Bool { self.code < 200 }
 }

@@ -41,9 +41,7 @@ struct FTPControlChannel: Sendable {
 
     /// Sends a reply and waits until it is handed to the socket (or the TLS layer).
     func send(_ reply: FTPReply) async throws {
-        var buffer = self.channel.allocator.buffer(capacity: 64)
-        reply.write(to: &buffer)
-        try await self.channel.writeAndFlush(buffer)
+        try await self.channel.writeAndFlush(reply.encoded(allocator: self.channel.allocator))
     }
 
     /// Sends `reply` in plaintext, then switches the connection to TLS; returns the new epoch and the
@@ -51,9 +49,7 @@ struct FTPControlChannel: Sendable {
     func upgradeToTLS(after reply: FTPReply, context: NIOSSLContext) async throws -> (epoch: Int, dropped: Int) {
         let channel = self.channel
         let input = self.input
-        var buffer = channel.allocator.buffer(capacity: 64)
-        reply.write(to: &buffer)
-        let reply = buffer
+        let reply = reply.encoded(allocator: channel.allocator)
         return try await channel.eventLoop.submit {
             // Same tick: the reply passes the head of the pipeline before the TLS handler exists, and
             // no byte can be read between the two.

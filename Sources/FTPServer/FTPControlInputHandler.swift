@@ -3,10 +3,13 @@ import Logging
 import NIOCore
 import NIOSSL
 
-/// Splits the control connection into lines and hands them to the session, straight from the
-/// event loop: no reader task sits between them, so an idle session holds no task, and a command
-/// costs no extra hop. One handler does both, as every pipeline handler costs each idle session a
-/// context and an object.
+/// Greets the client, splits the control connection into lines and hands them to the session,
+/// straight from the event loop: no reader task sits between them, so an idle session holds no
+/// task, and a command costs no extra hop. One handler does all three, as every pipeline handler
+/// costs each idle session a context and an object.
+///
+/// The greeting is written when the connection becomes active, in the tick that registers it: the
+/// session's first task starts only with the client's first command.
 ///
 /// Lines are read ahead of the session by at most `credits`: each line takes one and the session
 /// gives it back once the line is handled (`FTPControlChannel.releaseCredit`). Without a credit
@@ -26,6 +29,8 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     static let readAhead = 16
 
     private let events: any FTPSessionEventSink
+    /// Sent once the connection is active, then dropped.
+    private var greeting: FTPReply?
     private let logger: Logger
     private let peer: String
     private var decoder: FTPLineDecoder
@@ -37,10 +42,11 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
 
     init(
-        events: any FTPSessionEventSink, maximumLineLength: Int, epoch: Int = 0, credits: Int = readAhead,
-        logger: Logger, peer: String
+        events: any FTPSessionEventSink, greeting: FTPReply? = nil, maximumLineLength: Int, epoch: Int = 0,
+        credits: Int = readAhead, logger: Logger, peer: String
     ) {
         self.events = events
+        self.greeting = greeting
         self.decoder = FTPLineDecoder(maximumLineLength: maximumLineLength)
         self.epoch = epoch
         self.credits = credits
@@ -55,6 +61,15 @@ final class FTPControlInputHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         self.end()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let greeting = self.greeting {
+            self.greeting = nil
+            context.writeAndFlush(NIOAny(greeting.encoded(allocator: context.channel.allocator)), promise: nil)
+        }
+        self.events.connectionActive()
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -24,6 +24,9 @@ import WharfCore
 public final class FTPServer: Sendable {
     /// Makes the storage a logged-in user sees; throwing refuses the login.
     public typealias StorageFactory = @Sendable (AuthenticatedUser) throws -> any Storage
+    /// The same storage when it can be made without blocking (on an event loop); nil: use the
+    /// `StorageFactory` on the pool.
+    public typealias NonBlockingStorageFactory = @Sendable (AuthenticatedUser) -> (any Storage)?
 
     private let configuration: Configuration
     private let environment: FTPSessionEnvironment
@@ -40,15 +43,16 @@ public final class FTPServer: Sendable {
     /// `tls` is required for implicit TLS and for AUTH TLS; without it TLS is off.
     public init(
         configuration: Configuration, tls: NIOSSLContext?, authenticator: any FTPUserAuthenticator,
-        makeStorage: @escaping StorageFactory, admission: ConnectionAdmission, group: any EventLoopGroup,
-        pool: NIOThreadPool, logger: Logger
+        makeStorage: @escaping StorageFactory, makeStorageWithoutBlocking: NonBlockingStorageFactory? = nil,
+        admission: ConnectionAdmission, group: any EventLoopGroup, pool: NIOThreadPool, logger: Logger
     ) {
         var configuration = configuration
         if tls == nil { configuration.tlsPolicy = .off }
         self.configuration = configuration
         self.environment = FTPSessionEnvironment(
             configuration: configuration, tls: configuration.tlsPolicy == .off && !configuration.implicitTLS ? nil : tls,
-            authenticator: authenticator, makeStorage: makeStorage, pool: pool)
+            authenticator: authenticator, makeStorage: makeStorage, makeStorageWithoutBlocking: makeStorageWithoutBlocking,
+            pool: pool)
         self.admission = admission
         self.timeouts = FTPTimeoutSweeps(idle: configuration.idleTimeout, loginGrace: configuration.loginGraceTime)
         self.group = group
@@ -64,18 +68,13 @@ public final class FTPServer: Sendable {
         if self.configuration.implicitTLS && self.environment.tls == nil {
             throw FTPServerError.implicitTLSWithoutCertificate
         }
-        let listeners = try await PerLoopListeners.bind(
+        let listeners = try await PerLoopListeners.bindStartingConnections(
             group: self.group, host: self.configuration.host, port: self.configuration.port, logger: self.logger
         ) { channel in
-            try self.setUpConnection(channel)
+            try self.startConnection(channel)
         }
-        // Each session starts on its control connection's event loop and stays there.
-        try await self.acceptLoop.run(
-            listeners, logger: self.logger, onBound: onBound, executor: { $0.executor }
-        ) { connection in
-            await self.serve(connection)
-        }
-        // The accept loop's tasks only start sessions; the sessions themselves end later.
+        await self.acceptLoop.run(listeners, onBound: onBound)
+        // The listeners only start sessions; the sessions themselves end later.
         await self.sessions.waitUntilEmpty()
     }
 
@@ -92,20 +91,11 @@ public final class FTPServer: Sendable {
 
     // MARK: - Per connection
 
-    struct Connection: Sendable {
-        let control: FTPControlChannel
-        /// Runs the session's events: lines and the connection's end come from the pipeline's
-        /// `FTPControlInputHandler`, timers and transfers add theirs.
-        let driver: FTPSessionDriver
-        /// The control connection's event loop, where the session runs.
-        let executor: EventLoopTaskExecutor
-        let address: String
-        let peer: String
-        let admitted: Bool
-    }
-
-    /// On the connection's event loop: socket options, admission and the pipeline, synchronously.
-    private func setUpConnection(_ channel: any Channel) throws -> Connection {
+    /// On the connection's event loop, before it is registered: socket options, admission, the
+    /// pipeline and the session, synchronously. The input handler greets once the connection is
+    /// active; from then on the session runs in tasks of its own only while it has events
+    /// (`FTPSessionDriver`), so an idle session holds no task. The registry owns the session.
+    private func startConnection(_ channel: any Channel) throws {
         if let options = channel.syncOptions {
             // Control connections carry short lines, and each channel keeps its last receive buffer
             // for as long as it lives: start at 64 bytes, enough for a command; a longer line or a
@@ -119,62 +109,38 @@ public final class FTPServer: Sendable {
         }
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         let peer = channel.peerDescription
-        let admitted = self.admission.admit(address)
-        if admitted {
-            let admission = self.admission
-            channel.closeFuture.whenComplete { _ in admission.release(address) }
-        }
         let operations = channel.pipeline.syncOperations
         if self.configuration.implicitTLS, let tls = self.environment.tls {
             try operations.addHandler(NIOSSLServerHandler(context: tls))
         }
-        let executor = self.executors.executor(for: channel.eventLoop)
-        let driver = FTPSessionDriver(executor: executor)
-        let inputHandler = FTPControlInputHandler(
-            events: driver, maximumLineLength: self.configuration.maximumLineLength,
-            epoch: self.configuration.implicitTLS ? 1 : 0, logger: self.logger, peer: peer)
-        try operations.addHandler(inputHandler)
-        let control = FTPControlChannel(channel: channel, input: inputHandler)
-        return Connection(
-            control: control, driver: driver,
-            executor: executor,
-            address: address, peer: peer, admitted: admitted)
-    }
-
-    /// A connection's task, on its event loop: starts the session and returns. The session then
-    /// runs in tasks of its own only while it has events (`FTPSessionDriver`), so an idle session
-    /// holds no task.
-    private func serve(_ connection: Connection) async {
-        guard connection.admitted else {
-            await self.refuse(connection)
+        guard self.admission.admit(address) else {
+            self.logger.warning("refused FTP connection from \(peer): too many connections")
+            try operations.addHandler(FTPRefusalHandler(FTPReply(code: 421, "Too many connections; try again later.")))
             return
         }
-        self.startSession(connection)
-    }
+        let admission = self.admission
+        channel.closeFuture.whenComplete { _ in admission.release(address) }
 
-    private func refuse(_ connection: Connection) async {
-        connection.driver.discardEvents()
-        self.logger.warning("refused FTP connection from \(connection.peer): too many connections")
-        try? await connection.control.send(FTPReply(code: 421, "Too many connections; try again later."))
-        connection.control.close()
-    }
+        let driver = FTPSessionDriver(executor: self.executors.executor(for: channel.eventLoop))
+        let epoch = self.configuration.implicitTLS ? 1 : 0
+        let inputHandler = FTPControlInputHandler(
+            events: driver, greeting: FTPReply(code: 220, self.configuration.greeting),
+            maximumLineLength: self.configuration.maximumLineLength, epoch: epoch, logger: self.logger, peer: peer)
+        try operations.addHandler(inputHandler)
+        let control = FTPControlChannel(channel: channel, input: inputHandler)
 
-    private func startSession(_ connection: Connection) {
-        let channel = connection.control.channel
         let liveToken = self.live.insert(channel)
-        let logger = FTPSessionLogger(base: self.logger, peer: connection.peer)
-        logger.info("FTP connection from \(connection.peer)\(self.configuration.implicitTLS ? " (implicit TLS)" : "")")
-        let driver = connection.driver
+        let logger = FTPSessionLogger(base: self.logger, peer: peer)
+        logger.info("FTP connection from \(peer)\(self.configuration.implicitTLS ? " (implicit TLS)" : "")")
         let registration = self.sessions.register(driver)
         let activity = FTPActivity()
         let session = FTPSession(
-            environment: self.environment, control: connection.control, driver: driver,
-            activity: activity, tlsActive: self.configuration.implicitTLS,
-            epoch: self.configuration.implicitTLS ? 1 : 0, logger: logger)
+            environment: self.environment, control: control, driver: driver,
+            activity: activity, tlsActive: self.configuration.implicitTLS, epoch: epoch, logger: logger)
         let timeouts = self.timeouts.sweep(for: channel.eventLoop)
         timeouts.add(activity, of: driver)
         // Kept by every idle session until it ends: what the end needs and no more.
-        driver.start(session) { [live, sessions] session in
+        driver.attach(session) { [live, sessions] session in
             session.control.close()
             // The session's logger: its metadata has the user once logged in.
             session.logger.info(

@@ -12,16 +12,19 @@ final class FTPSessionEnvironment: Sendable {
     let tls: NIOSSLContext?
     let authenticator: any FTPUserAuthenticator
     let makeStorage: FTPServer.StorageFactory
+    let makeStorageWithoutBlocking: FTPServer.NonBlockingStorageFactory?
     let pool: NIOThreadPool
 
     init(
         configuration: FTPServer.Configuration, tls: NIOSSLContext?, authenticator: any FTPUserAuthenticator,
-        makeStorage: @escaping FTPServer.StorageFactory, pool: NIOThreadPool
+        makeStorage: @escaping FTPServer.StorageFactory,
+        makeStorageWithoutBlocking: FTPServer.NonBlockingStorageFactory?, pool: NIOThreadPool
     ) {
         self.configuration = configuration
         self.tls = tls
         self.authenticator = authenticator
         self.makeStorage = makeStorage
+        self.makeStorageWithoutBlocking = makeStorageWithoutBlocking
         self.pool = pool
     }
 }
@@ -158,10 +161,6 @@ final class FTPSession {
         case .shutdown:
             return await self.shutDown()
         }
-    }
-
-    func greet() async -> Bool {
-        await self.send(220, self.configuration.greeting)
     }
 
     private func logClientClosed() {

@@ -9,7 +9,8 @@ import WharfCore
 /// until it ends) for as long as the client stays connected: about 2 KiB per idle session, a
 /// third of its memory. Here a command, a timer, a finished transfer or the server's shutdown
 /// posts an event; the first event after a quiet spell starts a task on the control connection's
-/// event loop, which handles every queued event and ends when the queue is empty.
+/// event loop, which handles every queued event and ends when the queue is empty. The greeting
+/// needs no task: the input handler writes it when the connection becomes active.
 ///
 /// Ownership: the driver owns the session and its current task; the server's registry owns the
 /// driver until the session has ended (`onEnd` ran), so a session never goes unowned, idle or not.
@@ -24,7 +25,9 @@ final class FTPSessionDriver: FTPSessionEventSink, @unchecked Sendable {
     private var session: FTPSession?
     private var queue: [FTPSessionEvent] = []
     private var worker: Task<Void, Never>?
-    private var greeted = false
+    /// The connection is active (greeted) or gone: events before that wait, so that nothing is
+    /// written before the greeting or to a channel not yet registered.
+    private var ready = false
     private var ended = false
     private var onEnd: ((FTPSession) -> Void)?
 
@@ -32,12 +35,18 @@ final class FTPSessionDriver: FTPSessionEventSink, @unchecked Sendable {
         self.executor = executor
     }
 
-    /// Hands the driver its session and starts it (the greeting); on the event loop. `onEnd` runs
-    /// on the loop once the session has closed and cleaned up.
-    func start(_ session: FTPSession, onEnd: @escaping (FTPSession) -> Void) {
+    /// Hands the driver its session, on the event loop while the connection is set up; its events
+    /// run once the connection is active. `onEnd` runs on the loop once the session has closed and
+    /// cleaned up.
+    func attach(_ session: FTPSession, onEnd: @escaping (FTPSession) -> Void) {
         self.eventLoop.preconditionInEventLoop()
         self.session = session
         self.onEnd = onEnd
+    }
+
+    func connectionActive() {
+        self.eventLoop.preconditionInEventLoop()
+        self.ready = true
         self.startWorkerIfIdle()
     }
 
@@ -50,33 +59,22 @@ final class FTPSessionDriver: FTPSessionEventSink, @unchecked Sendable {
         }
     }
 
-    /// For a connection refused before its session starts: its events are dropped.
-    func discardEvents() {
-        self.eventLoop.execute {
-            self.ended = true
-            self.queue = []
-        }
-    }
-
     private func enqueue(_ event: FTPSessionEvent) {
         guard !self.ended else { return }
+        if case .inputEnded = event { self.ready = true }  // Never registered: no activity to wait for.
         self.queue.append(event)
         self.startWorkerIfIdle()
     }
 
     private func startWorkerIfIdle() {
-        guard self.worker == nil, self.session != nil else { return }
+        guard self.worker == nil, self.ready, self.session != nil else { return }
         self.worker = Task(executorPreference: self.executor) { await self.work() }
     }
 
-    /// The greeting first, then the queued events; ends when the queue is empty or the session closed.
+    /// The queued events; ends when the queue is empty or the session closed.
     private func work() async {
         guard let session = self.session else { return }
         var flow = FTPSession.Flow.proceed
-        if !self.greeted {
-            self.greeted = true
-            flow = await session.greet() ? .proceed : .close
-        }
         while flow == .proceed, !self.queue.isEmpty {
             flow = await session.handleEvent(self.queue.removeFirst())
             self.eventLoop.assertInEventLoop()  // Back on the loop after every suspension.

@@ -30,4 +30,11 @@ enum FTPSessionTimeout: Sendable {
 /// Where a session's events go (its `FTPSessionDriver`); `post` may be called from any thread.
 protocol FTPSessionEventSink: AnyObject, Sendable {
     func post(_ event: FTPSessionEvent)
+    /// The connection is registered and active (the greeting is on its way), on its event loop:
+    /// events may be handled from now on.
+    func connectionActive()
+}
+
+extension FTPSessionEventSink {
+    func connectionActive() {}
 }

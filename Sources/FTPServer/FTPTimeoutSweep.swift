@@ -45,14 +45,17 @@ final class FTPTimeoutSweep: @unchecked Sendable {
     func remove(_ driver: FTPSessionDriver) {
         self.eventLoop.preconditionInEventLoop()
         self.sessions.removeValue(forKey: ObjectIdentifier(driver))
-        if self.sessions.isEmpty {
-            self.repeated?.cancel()
-            self.repeated = nil
-            self.sessions = [:]  // An idle listener keeps no table.
-        }
     }
 
     private func sweep() {
+        if self.sessions.isEmpty {
+            // Stopped here, not when the last session goes: a client that logs in for every file
+            // would otherwise schedule and cancel the task (and drop and grow the table) each time.
+            self.repeated?.cancel()
+            self.repeated = nil
+            self.sessions = [:]  // An idle listener keeps no table.
+            return
+        }
         let now = ContinuousClock.now
         for watched in self.sessions.values {
             if let timeout = watched.activity.expiredTimeout(now: now, idle: self.idle, loginGrace: self.loginGrace) {

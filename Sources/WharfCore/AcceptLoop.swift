@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// Shared by the SSH and FTP listeners. `run` owns one task per accepted connection (a discarding
 /// task group per listener) and returns once the listeners are closed and every connection task
-/// has ended: shutdown drains, it does not cut.
+/// has ended: shutdown drains, it does not cut. Listeners whose connections start without a task
+/// of their own (FTP's) use `run(_:onBound:)`, which only holds the listeners until they close.
 public final class AcceptLoop: Sendable {
     private let boundAddress = Mutex<SocketAddress?>(nil)
     private let listeners = Mutex<[any Channel]>([])
@@ -27,14 +28,7 @@ public final class AcceptLoop: Sendable {
         executor: @escaping @Sendable (Connection) -> (any TaskExecutor)? = { _ in nil },
         serve: @escaping @Sendable (Connection) async -> Void
     ) async throws {
-        if let address = serverChannels.first?.channel.localAddress {
-            self.boundAddress.withLock { $0 = address }
-            onBound(address)
-        }
-        self.listeners.withLock { $0 = serverChannels.map(\.channel) }
-        if self.isStopping {
-            for serverChannel in serverChannels { serverChannel.channel.close(promise: nil) }
-        }
+        self.adopt(serverChannels.map(\.channel), onBound: onBound)
         try await withThrowingDiscardingTaskGroup { listeners in
             for serverChannel in serverChannels {
                 // Each loop waits on its listener's event loop, where accepted connections are
@@ -45,6 +39,27 @@ public final class AcceptLoop: Sendable {
                     try await self.accept(on: serverChannel, logger: logger, executor: executor, serve: serve)
                 }
             }
+        }
+    }
+
+    /// For listeners whose connections start from their set-up (`PerLoopListeners
+    /// .bindStartingConnections`): returns once every listener is closed. The connections are owned by
+    /// whatever their set-up handed them to, which the server waits for after this returns.
+    public func run(_ listeners: [any Channel], onBound: @Sendable (SocketAddress) -> Void) async {
+        self.adopt(listeners, onBound: onBound)
+        for listener in listeners {
+            try? await listener.closeFuture.get()
+        }
+    }
+
+    private func adopt(_ listeners: [any Channel], onBound: @Sendable (SocketAddress) -> Void) {
+        if let address = listeners.first?.localAddress {
+            self.boundAddress.withLock { $0 = address }
+            onBound(address)
+        }
+        self.listeners.withLock { $0 = listeners }
+        if self.isStopping {
+            for listener in listeners { listener.close(promise: nil) }
         }
     }
 

@@ -38,6 +38,56 @@ public enum PerLoopListeners {
         group: any EventLoopGroup, host: String, port: Int, logger: Logger,
         setUpConnection: @escaping @Sendable (any Channel) throws -> Output
     ) async throws -> [NIOAsyncChannel<Output?, Never>] {
+        try await Self.bindEach(group: group, host: host, port: port, close: { try? await $0.channel.close() }) {
+            loop, boundPort in
+            try await Self.bootstrap(on: loop)
+                .bind(host: host, port: boundPort) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        Self.setUp(channel, logger: logger, setUpConnection)
+                    }
+                }
+        }
+    }
+
+    /// Binds listeners whose connections start themselves: `startConnection` runs on the
+    /// connection's loop, before it is registered, and hands the connection to its owner (a
+    /// pipeline that greets on `channelActive`, a session registry). No task and no async
+    /// sequence per connection: a server that needs neither saves their hops before the first byte.
+    /// A connection whose start throws is logged and closed, as with `bind`.
+    public static func bindStartingConnections(
+        group: any EventLoopGroup, host: String, port: Int, logger: Logger,
+        startConnection: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> [any Channel] {
+        try await Self.bindEach(group: group, host: host, port: port, close: { try? await $0.close() }) {
+            loop, boundPort in
+            try await Self.bootstrap(on: loop)
+                // The async bind adds NIO's accept backoff itself; here it is ours to add, so
+                // that running out of descriptors pauses accepting instead of spinning.
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false))
+                    }
+                }
+                .childChannelInitializer { channel in
+                    _ = Self.setUp(channel, logger: logger, startConnection)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                .bind(host: host, port: boundPort).get()
+        }
+    }
+
+    private static func bootstrap(on loop: any EventLoop) -> ServerBootstrap {
+        ServerBootstrap(group: loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+    }
+
+    /// Probes the address (see above), then binds one listener per loop of `group` on its port.
+    private static func bindEach<Listener>(
+        group: any EventLoopGroup, host: String, port: Int, close: (Listener) async -> Void,
+        bindOne: (any EventLoop, Int) async throws -> Listener
+    ) async throws -> [Listener] {
         let loops = Array(group.makeIterator())
         guard let firstLoop = loops.first else { return [] }
         let probe: any Channel
@@ -51,22 +101,13 @@ public enum PerLoopListeners {
         let boundPort = probe.localAddress?.port ?? port
         try await probe.close()
 
-        var listeners: [NIOAsyncChannel<Output?, Never>] = []
+        var listeners: [Listener] = []
         do {
             for loop in loops {
-                listeners.append(
-                    try await ServerBootstrap(group: loop)
-                        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                        .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
-                        .serverChannelOption(.backlog, value: 256)
-                        .bind(host: host, port: boundPort) { channel in
-                            channel.eventLoop.makeCompletedFuture {
-                                Self.setUp(channel, logger: logger, setUpConnection)
-                            }
-                        })
+                listeners.append(try await bindOne(loop, boundPort))
             }
         } catch {
-            for listener in listeners { try? await listener.channel.close() }
+            for listener in listeners { await close(listener) }
             throw ListenError(host: host, port: boundPort, underlying: error)
         }
         return listeners

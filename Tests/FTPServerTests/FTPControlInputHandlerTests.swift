@@ -22,7 +22,9 @@ struct FTPControlInputHandlerTests {
     /// Collects what the handler posts, as the session's driver would receive it.
     final class EventCollector: FTPSessionEventSink, @unchecked Sendable {
         var events: [FTPSessionEvent] = []
+        var activations = 0
         func post(_ event: FTPSessionEvent) { self.events.append(event) }
+        func connectionActive() { self.activations += 1 }
     }
 
     static func bytes(_ text: String) -> ByteBuffer {
@@ -49,6 +51,25 @@ struct FTPControlInputHandlerTests {
                 return "unexpected \(event)"
             }
         }
+    }
+
+    /// The greeting goes out when the connection becomes active, from the handler: the session's
+    /// first task waits for the first command.
+    @Test func greetsWhenTheConnectionBecomesActive() async throws {
+        let sink = EventCollector()
+        let handler = FTPControlInputHandler(
+            events: sink, greeting: FTPReply(code: 220, "Ready."), maximumLineLength: 512, logger: Logger(label: "test"),
+            peer: "test")
+        let channel = EmbeddedChannel(handler: handler)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing before the connection is active")
+        #expect(sink.activations == 0)
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 21)).get()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == Self.bytes("220 Ready.\r\n"))
+        #expect(sink.activations == 1)
+        try channel.writeInbound(Self.bytes("USER a\r\n"))
+        #expect(Self.seen(sink) == ["0:USER a"])
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "greeted once")
+        _ = try? channel.finish()
     }
 
     @Test func holdsReadsWithoutCreditsAndDeliversLinesInOrder() async throws {
