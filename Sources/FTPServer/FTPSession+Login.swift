@@ -26,20 +26,25 @@ extension FTPSession {
             return .reply(503, "Send USER first.")
         }
         let anonymousRoot = Self.anonymousNames.contains(name.lowercased()) ? self.configuration.anonymousRoot : nil
-        let authenticator = self.environment.authenticator
-        let makeStorage = self.environment.makeStorage
-        // The user database and the home directory are file I/O: one trip to the thread pool for both.
-        let checked = try? await self.environment.pool.runIfActive { () -> (AuthenticatedUser, Result<any Storage, any Error>)? in
-            let user: AuthenticatedUser
-            if let anonymousRoot {
-                user = AuthenticatedUser(name: "anonymous", home: anonymousRoot, readOnly: true)
-            } else {
-                guard let known = authenticator.authenticate(username: name, password: password) else { return nil }
-                user = known
-            }
-            return (user, Result { try makeStorage(user) })
+        let checked: (AuthenticatedUser, Result<any Storage, any Error>)?
+        if let known = self.loginWithoutBlocking(name: name, password: password, anonymousRoot: anonymousRoot) {
+            checked = (known.user, .success(known.storage))
+        } else {
+            let authenticator = self.environment.authenticator
+            let makeStorage = self.environment.makeStorage
+            // The user database and the home directory are file I/O: one trip to the thread pool for both.
+            checked = try? await self.environment.pool.runIfActive { () -> (AuthenticatedUser, Result<any Storage, any Error>)? in
+                let user: AuthenticatedUser
+                if let anonymousRoot {
+                    user = AuthenticatedUser(name: "anonymous", home: anonymousRoot, readOnly: true)
+                } else {
+                    guard let known = authenticator.authenticate(username: name, password: password) else { return nil }
+                    user = known
+                }
+                return (user, Result { try makeStorage(user) })
+            } ?? nil
         }
-        guard let (user, opened) = checked ?? nil else {
+        guard let (user, opened) = checked else {
             return await self.loginFailed(name)
         }
         let storage: any Storage
@@ -60,6 +65,26 @@ extension FTPSession {
         self.logger.user = user.name
         self.logger.info("FTP login: user \(user.name) from \(self.peerIP)\(self.tlsActive ? " over TLS" : "")")
         return .reply(230, anonymous ? "Anonymous access granted, read-only." : "Login successful.")
+    }
+
+    /// A login the caches answer here on the event loop: the user's record and a success with
+    /// this password from a moment ago, and a home whose lookup the kernel has cached. A client
+    /// that logs in for every file (ftpbench, cameras, scripts) then skips the pool's two wake-ups.
+    /// Nil: ask on the pool, which also gives every failure.
+    private func loginWithoutBlocking(
+        name: String, password: String, anonymousRoot: String?
+    ) -> (user: AuthenticatedUser, storage: any Storage)? {
+        guard let makeStorage = self.environment.makeStorageWithoutBlocking else { return nil }
+        let user: AuthenticatedUser
+        if let anonymousRoot {
+            user = AuthenticatedUser(name: "anonymous", home: anonymousRoot, readOnly: true)
+        } else {
+            guard let known = self.environment.authenticator.authenticateWithoutBlocking(username: name, password: password)
+            else { return nil }
+            user = known
+        }
+        guard let storage = makeStorage(user) else { return nil }
+        return (user, storage)
     }
 
     /// Waits the failure delay, then answers 530, or 421 and closes after too many failures.

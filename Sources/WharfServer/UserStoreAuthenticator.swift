@@ -34,4 +34,11 @@ struct UserStoreAuthenticator: SSHUserAuthenticator, FTPUserAuthenticator {
     func authenticate(username: String, password: String) -> AuthenticatedUser? {
         self.authenticate(username: username, credential: .password(password))
     }
+
+    func authenticateWithoutBlocking(username: String, password: String) -> AuthenticatedUser? {
+        guard case .some(.some(let record)) = self.store.cachedUser(named: username), let hash = record.passwordHash,
+            self.verifiedPasswords.wasVerified(user: record.name, password: password, encodedHash: hash)
+        else { return nil }
+        return AuthenticatedUser(name: record.name, home: record.home)
+    }
 }

@@ -42,6 +42,10 @@ public enum WharfServerRunner {
             _ = try HomeDirectory.prepare(user.home)
             return try storages.storage(jailedAt: user.home, readOnly: user.readOnly)
         }
+        // A home that is there, with its lookup in the kernel's cache: no mkdir needed, no pool.
+        let makeStorageWithoutBlocking: @Sendable (AuthenticatedUser) -> (any Storage)? = { user in
+            storages.storageWithoutBlocking(jailedAt: user.home, readOnly: user.readOnly)
+        }
         var services: [any Service] = []
 
         if let listen = configuration.sftpListen {
@@ -89,7 +93,7 @@ public enum WharfServerRunner {
                 ftpConfiguration.anonymousRoot = anonymousRoot
                 let server = FTPServer(
                     configuration: ftpConfiguration, tls: tls, authenticator: authenticator, makeStorage: makeStorage,
-                    admission: admission, group: MultiThreadedEventLoopGroup.singleton, pool: pool, logger: logger)
+                    makeStorageWithoutBlocking: makeStorageWithoutBlocking, admission: admission, group: MultiThreadedEventLoopGroup.singleton, pool: pool, logger: logger)
                 services.append(
                     ListenerService(
                         name: name, listener: server, gracePeriod: configuration.shutdownGracePeriod, logger: logger))

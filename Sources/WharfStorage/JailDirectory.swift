@@ -17,7 +17,7 @@ import WharfCore
 final class JailDirectory: Sendable {
     private enum State {
         case unopened
-        case open(descriptor: CInt, device: UInt64, fileSystem: NonBlockingFileAccess.FileSystem)
+        case open(descriptor: CInt, device: UInt64, inode: UInt64, fileSystem: NonBlockingFileAccess.FileSystem)
         /// Not a local file system, or it could not be opened: every call goes to the pool.
         case unusable
     }
@@ -32,7 +32,7 @@ final class JailDirectory: Sendable {
     /// The descriptor and file system, once opened, when opens below it may be tried inline.
     var descriptor: (descriptor: CInt, fileSystem: NonBlockingFileAccess.FileSystem)? {
         self.state.withLock { state in
-            if case .open(let descriptor, _, let fileSystem) = state { return (descriptor, fileSystem) }
+            if case .open(let descriptor, _, _, let fileSystem) = state { return (descriptor, fileSystem) }
             return nil
         }
     }
@@ -56,7 +56,8 @@ final class JailDirectory: Sendable {
             var info = stat()
             let fileSystem = NonBlockingFileAccess.FileSystem(descriptor: descriptor)
             if fileSystem != NonBlockingFileAccess.FileSystem.other, fstat(descriptor, &info) == 0 {
-                opened = .open(descriptor: descriptor, device: UInt64(info.st_dev), fileSystem: fileSystem)
+                opened = .open(
+                    descriptor: descriptor, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), fileSystem: fileSystem)
             } else {
                 _ = close(descriptor)
             }
@@ -64,7 +65,7 @@ final class JailDirectory: Sendable {
         let lost = self.state.withLock { state -> CInt? in
             guard case .unopened = state else {
                 // Another open got there first: keep its descriptor.
-                if case .open(let descriptor, _, _) = opened { return descriptor }
+                if case .open(let descriptor, _, _, _) = opened { return descriptor }
                 return nil
             }
             state = opened
@@ -77,7 +78,7 @@ final class JailDirectory: Sendable {
     /// root's when the file is on the root's device (`device` from its fstat), else `.other`.
     func fileSystem(ofFileOnDevice device: UInt64) -> NonBlockingFileAccess.FileSystem {
         self.state.withLock { state in
-            if case .open(_, let rootDevice, let fileSystem) = state, rootDevice == device { return fileSystem }
+            if case .open(_, let rootDevice, _, let fileSystem) = state, rootDevice == device { return fileSystem }
             return .other
         }
     }
@@ -93,8 +94,17 @@ final class JailDirectory: Sendable {
         return heldInfo.st_dev == namedInfo.st_dev && heldInfo.st_ino == namedInfo.st_ino
     }
 
+    /// `stillNamesOpenedDirectory` for a root path whose directory is known (device and inode,
+    /// looked up without blocking): no system call.
+    func stillNamesOpenedDirectory(device: UInt64, inode: UInt64) -> Bool {
+        self.state.withLock { state in
+            if case .open(_, let heldDevice, let heldInode, _) = state { return heldDevice == device && heldInode == inode }
+            return true
+        }
+    }
+
     deinit {
-        if case .open(let descriptor, _, _) = self.state.withLock({ $0 }) {
+        if case .open(let descriptor, _, _, _) = self.state.withLock({ $0 }) {
             _ = close(descriptor)
         }
     }

@@ -39,12 +39,26 @@ public final class LocalStorageCache: Sendable {
     /// Blocking (realpath, stat): call it on the pool.
     public func storage(jailedAt root: String, readOnly: Bool) throws(StorageError) -> LocalStorage {
         let key = Key(canonicalRoot: try POSIX.realPath(root), readOnly: readOnly)
-        if let shared = self.state.withLock({ $0.entries[key]?.root }),
-            shared.jail?.stillNamesOpenedDirectory() ?? true
-        {
+        return self.storage(for: key) { shared in shared.jail?.stillNamesOpenedDirectory() ?? true }
+    }
+
+    /// `storage(jailedAt:readOnly:)` where it can be had without blocking: when `root` is an
+    /// existing directory whose lookup the kernel has cached (see `NonBlockingFileAccess`), as it
+    /// has for a home someone logged in to a moment ago. Nil otherwise: then call the blocking one
+    /// on the pool, which also makes the home if it is missing and gives the error.
+    public func storageWithoutBlocking(jailedAt root: String, readOnly: Bool) -> LocalStorage? {
+        guard let directory = NonBlockingFileAccess.cachedDirectory(atAbsolutePath: root) else { return nil }
+        let key = Key(canonicalRoot: directory.canonicalPath, readOnly: readOnly)
+        return self.storage(for: key) { shared in
+            shared.jail?.stillNamesOpenedDirectory(device: directory.device, inode: directory.inode) ?? true
+        }
+    }
+
+    private func storage(for key: Key, isCurrent: (LocalStorageRoot) -> Bool) -> LocalStorage {
+        if let shared = self.state.withLock({ $0.entries[key]?.root }), isCurrent(shared) {
             return LocalStorage(sharing: shared)
         }
-        let fresh = LocalStorageRoot(jailedAt: key.canonicalRoot, pool: self.pool, readOnly: readOnly)
+        let fresh = LocalStorageRoot(jailedAt: key.canonicalRoot, pool: self.pool, readOnly: key.readOnly)
         self.state.withLock { state in
             state.entries[key] = WeakRoot(root: fresh)
             if state.entries.count >= state.pruneAt {

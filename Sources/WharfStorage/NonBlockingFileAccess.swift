@@ -80,6 +80,29 @@ enum NonBlockingFileAccess {
         return info
     }
 
+    /// A directory found without blocking: what realpath(3) and stat(2) would have said.
+    struct CachedDirectory: Equatable {
+        let canonicalPath: String
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// The directory at the absolute `path`, when the kernel has every component of the lookup
+    /// cached (a home directory at a login). Nil otherwise (not cached, not a directory, any
+    /// error): the caller then resolves it the ordinary way, on the pool.
+    static func cachedDirectory(atAbsolutePath path: String) -> CachedDirectory? {
+        guard path.hasPrefix("/") else { return nil }
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        let capacity = Int(PATH_MAX) + 1
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { canonical -> CachedDirectory? in
+            guard let base = canonical.baseAddress,
+                wharf_directory_cached(path, &device, &inode, base, capacity) == 0
+            else { return nil }
+            return CachedDirectory(canonicalPath: String(cString: base), device: device, inode: inode)
+        }
+    }
+
     /// Whether every page of `length` bytes from `offset` is in the page cache, asked with
     /// cachestat(2), which maps nothing (mincore(2) needs an mmap and its munmap, a TLB shootdown
     /// on every core the process runs on). False when the kernel cannot tell (before 6.5, or not

@@ -38,15 +38,7 @@ final class UserRecordCache: Sendable {
         // Before the read: a change during the read moves the generation on and the next call reads again.
         guard let generation = self.watch.generation() else { return try read() }
         let now = ContinuousClock.now
-        let cached = self.state.withLock { state -> Entry? in
-            if state.generation < generation {
-                state.generation = generation
-                state.entries = [:]
-            }
-            // (A caller that took an older generation before another call moved on: no answer.)
-            return state.generation == generation ? state.entries[name] : nil
-        }
-        if let cached, now - cached.readAt < self.lifetime {
+        if let cached = self.entry(named: name, generation: generation, now: now) {
             return cached.record
         }
         let record = try read()
@@ -57,5 +49,29 @@ final class UserRecordCache: Sendable {
             state.entries[name] = Entry(record: record, readAt: now)
         }
         return record
+    }
+
+    /// The record of `name` if the table can answer without reading the database (`.some(nil)`:
+    /// known not to exist); nil if it would take a read. No blocking call: an event loop may ask.
+    func cachedRecord(named name: String) -> UserRecord?? {
+        guard let generation = self.watch.generation(),
+            let cached = self.entry(named: name, generation: generation, now: ContinuousClock.now)
+        else { return nil }
+        return .some(cached.record)
+    }
+
+    /// The entry of `name` read under `generation`, still young enough; moves the table on to a
+    /// newer generation (dropping every entry) first.
+    private func entry(named name: String, generation: UInt64, now: ContinuousClock.Instant) -> Entry? {
+        let cached = self.state.withLock { state -> Entry? in
+            if state.generation < generation {
+                state.generation = generation
+                state.entries = [:]
+            }
+            // (A caller that took an older generation before another call moved on: no answer.)
+            return state.generation == generation ? state.entries[name] : nil
+        }
+        guard let cached, now - cached.readAt < self.lifetime else { return nil }
+        return cached
     }
 }

@@ -56,6 +56,12 @@ public final class UserStore: Sendable {
         return try recentRecords.record(named: name) { () throws(UserStoreError) in try readUser(named: name) }
     }
 
+    /// `user(named:)` when it can be answered from memory, without touching the database (`.some(nil)`:
+    /// no such user); nil when it would take a read. For an event loop: see `UserRecordCache`.
+    public func cachedUser(named name: String) -> UserRecord?? {
+        recentRecords?.cachedRecord(named: name) ?? nil
+    }
+
     private func readUser(named name: String) throws(UserStoreError) -> UserRecord? {
         // Every login asks, so this is one compiled-once statement in one implicit read transaction
         // (a consistent snapshot, and one round of SQLite's file locking): the user's row joined

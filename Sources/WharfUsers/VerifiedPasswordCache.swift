@@ -26,10 +26,26 @@ public final class VerifiedPasswordCache: Sendable {
         case pending(PendingCheck)
     }
 
-    private let key = SymmetricKey(size: .bits256)
+    /// The 32 bytes of a tag, as a key that hashes and compares without an allocation.
+    private struct Tag: Hashable {
+        let words: (UInt64, UInt64, UInt64, UInt64)
+
+        static func == (a: Tag, b: Tag) -> Bool { a.words == b.words }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.words.0)
+            hasher.combine(self.words.1)
+            hasher.combine(self.words.2)
+            hasher.combine(self.words.3)
+        }
+    }
+
+    /// An HMAC that has taken in the random per-process key and nothing else: each tag starts from
+    /// a copy of it, so the key's two blocks are hashed once per process instead of at every login.
+    private let keyedHMAC = HMAC<SHA256>(key: SymmetricKey(size: .bits256))
     private let lifetime: Duration
     private let capacity: Int
-    private let entries = Mutex<[Data: Entry]>([:])
+    private let entries = Mutex<[Tag: Entry]>([:])
 
     public init(lifetime: Duration = .seconds(300), capacity: Int = 10_000) {
         self.lifetime = lifetime
@@ -39,12 +55,7 @@ public final class VerifiedPasswordCache: Sendable {
     /// Whether `password` matches `encodedHash`, calling `verify` only when no recent success or
     /// running check for the same user, password and hash can answer.
     public func verify(user: String, password: String, encodedHash: String, using verify: () -> Bool) -> Bool {
-        var message = Data(user.utf8)
-        message.append(0)
-        message.append(contentsOf: password.utf8)
-        message.append(0)
-        message.append(contentsOf: encodedHash.utf8)
-        let tag = Data(HMAC<SHA256>.authenticationCode(for: message, using: self.key))
+        let tag = self.tag(user: user, password: password, encodedHash: encodedHash)
 
         enum Step {
             case answer(Bool)
@@ -91,8 +102,36 @@ public final class VerifiedPasswordCache: Sendable {
         }
     }
 
+    /// Whether the same user, password and hash matched a moment ago: the answer `verify` would give
+    /// without verifying, when there is one. Never waits (an event loop may ask); false tells nothing.
+    public func wasVerified(user: String, password: String, encodedHash: String) -> Bool {
+        let tag = self.tag(user: user, password: password, encodedHash: encodedHash)
+        let now = ContinuousClock.now
+        return self.entries.withLock { entries in
+            if case .verified(let until) = entries[tag] { return until > now }
+            return false
+        }
+    }
+
+    private func tag(user: String, password: String, encodedHash: String) -> Tag {
+        var hmac = self.keyedHMAC
+        func absorb(_ text: String, separator: Bool) {
+            var text = text
+            text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+            if separator { withUnsafeBytes(of: UInt8(0)) { hmac.update(data: $0) } }
+        }
+        absorb(user, separator: true)
+        absorb(password, separator: true)
+        absorb(encodedHash, separator: false)
+        return hmac.finalize().withUnsafeBytes { bytes in
+            Tag(words: (
+                bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+        }
+    }
+
     /// Drops expired successes; if that is not enough, all of them (they are only a shortcut).
-    private func evict(_ entries: inout [Data: Entry]) {
+    private func evict(_ entries: inout [Tag: Entry]) {
         let now = ContinuousClock.now
         entries = entries.filter { _, entry in
             if case .verified(let until) = entry { return until > now }

@@ -62,6 +62,12 @@ struct LocalStorageCacheTests {
             try sandbox.makeDirectory("home")
             try sandbox.write("home/new", "new")
 
+            // At a login on an event loop too (the new home's lookup is cached by the writes above).
+            let quick = try #require(
+                NonBlockingFileAccessTests.retried { cache.storageWithoutBlocking(jailedAt: sandbox.real("home"), readOnly: false) })
+            #expect(!quick.sharesRoot(with: before))
+            #expect(try await quick.readWholeFile("/new") == "new")
+
             let after = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
             #expect(!after.sharesRoot(with: before))
             #expect(try await after.readWholeFile("/new") == "new")
@@ -69,6 +75,36 @@ struct LocalStorageCacheTests {
             // Logins from now on share the new one.
             let next = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
             #expect(next.sharesRoot(with: after))
+        }
+    }
+
+    /// At a login on an event loop: the same root as the blocking way, or nil for the pool.
+    @Test func aCachedHomeIsFoundWithoutBlockingAndSharesTheRoot() async throws {
+        try await withSandbox { sandbox, pool in
+            try sandbox.makeDirectory("home")
+            try FileManager.default.createSymbolicLink(atPath: sandbox.real("link"), withDestinationPath: sandbox.real("home"))
+            let cache = LocalStorageCache(pool: pool)
+            let blocking = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
+            // The blocking call walked the path: its lookup is cached (a rename elsewhere may
+            // make one walk fall back, hence the retries).
+            let quick = try #require(NonBlockingFileAccessTests.retried { cache.storageWithoutBlocking(jailedAt: sandbox.real("home"), readOnly: false) })
+            #expect(quick.sharesRoot(with: blocking))
+            _ = try cache.storage(jailedAt: sandbox.real("link"), readOnly: false)
+            let throughLink = try #require(NonBlockingFileAccessTests.retried { cache.storageWithoutBlocking(jailedAt: sandbox.real("link"), readOnly: false) })
+            #expect(throughLink.sharesRoot(with: blocking), "a symlinked home resolves to the same root")
+            for spelling in [sandbox.real("home") + "/", sandbox.real("home") + "/.", sandbox.root + "//home"] {
+                let respelt = try #require(NonBlockingFileAccessTests.retried { cache.storageWithoutBlocking(jailedAt: spelling, readOnly: false) })
+                #expect(respelt.sharesRoot(with: blocking), "\(spelling) is the same home")
+            }
+            let readOnly = try #require(NonBlockingFileAccessTests.retried { cache.storageWithoutBlocking(jailedAt: sandbox.real("home"), readOnly: true) })
+            #expect(!readOnly.sharesRoot(with: blocking) && readOnly.isReadOnly)
+
+            // Missing, not a directory, not absolute: for the pool, which makes it or says why.
+            #expect(cache.storageWithoutBlocking(jailedAt: sandbox.real("nobody"), readOnly: false) == nil)
+            try sandbox.write("file", "x")
+            _ = try? cache.storage(jailedAt: sandbox.real("file"), readOnly: false)
+            #expect(cache.storageWithoutBlocking(jailedAt: sandbox.real("file"), readOnly: false) == nil)
+            #expect(cache.storageWithoutBlocking(jailedAt: "relative/home", readOnly: false) == nil)
         }
     }
 

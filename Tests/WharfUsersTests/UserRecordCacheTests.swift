@@ -42,6 +42,26 @@ import Testing
         #expect(try server.user(named: "alice") == nil)
     }
 
+    /// What an event loop may ask: an answer only from memory, and none once the file changed.
+    @Test func cachedUserAnswersOnlyWhatWasReadUnderTheCurrentFile() throws {
+        let dir = try TemporaryDirectory()
+        let server = try UserStore(dataDirectory: dir.path, cachingRecords: true)
+        let command = try UserStore(dataDirectory: dir.path)
+        try command.add(record("alice", in: dir))
+        #expect(server.cachedUser(named: "alice") == nil, "not read yet: no answer")
+        _ = try server.user(named: "alice")
+        _ = try server.user(named: "nobody")
+        #expect(server.cachedUser(named: "alice") == .some(record("alice", in: dir)))
+        #expect(server.cachedUser(named: "nobody") == .some(nil), "known not to exist")
+        try command.setPasswordHash(Self.secondHash, forUser: "alice")
+        #expect(server.cachedUser(named: "alice") == nil, "changed since: no answer")
+        #expect(try server.user(named: "alice")?.passwordHash == Self.secondHash)
+        #expect(server.cachedUser(named: "alice")??.passwordHash == Self.secondHash)
+        // A store that keeps no records never answers.
+        _ = try command.user(named: "alice")
+        #expect(command.cachedUser(named: "alice") == nil)
+    }
+
     @Test func readsDoNotCountAsChanges() throws {
         let dir = try TemporaryDirectory()
         let (store, watch, _) = try watchedStore(in: dir)

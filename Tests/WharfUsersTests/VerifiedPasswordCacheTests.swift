@@ -23,6 +23,21 @@ struct VerifiedPasswordCacheTests {
         #expect(calls.value == 5, "another user misses the cache")
     }
 
+    /// What an event loop may ask: a success from a moment ago, never a wait and never a check.
+    @Test func aRecentSuccessIsKnownWithoutVerifying() async throws {
+        let cache = VerifiedPasswordCache(lifetime: .milliseconds(100))
+        #expect(!cache.wasVerified(user: "a", password: "p", encodedHash: "h"))
+        #expect(!cache.verify(user: "a", password: "p", encodedHash: "h", using: { false }))
+        #expect(!cache.wasVerified(user: "a", password: "p", encodedHash: "h"), "a failure is not remembered")
+        #expect(cache.verify(user: "a", password: "p", encodedHash: "h", using: { true }))
+        #expect(cache.wasVerified(user: "a", password: "p", encodedHash: "h"))
+        #expect(!cache.wasVerified(user: "a", password: "q", encodedHash: "h"), "another password")
+        #expect(!cache.wasVerified(user: "a", password: "p", encodedHash: "h2"), "a changed stored hash")
+        #expect(!cache.wasVerified(user: "b", password: "p", encodedHash: "h"), "another user")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!cache.wasVerified(user: "a", password: "p", encodedHash: "h"), "expired")
+    }
+
     @Test func successesExpire() async throws {
         let cache = VerifiedPasswordCache(lifetime: .milliseconds(50))
         let calls = CallCounter()

@@ -5,6 +5,8 @@ The server keeps the user records of recent logins in memory while users.sqlite 
 command line and log in at once, many times in a row, so that a stale record would show."""
 
 import ftplib
+import os
+import shutil
 import subprocess
 
 import paramiko
@@ -96,3 +98,48 @@ def test_database_replaced_by_a_copy_is_read(server, tmp_path):
     subprocess.run(["cp", str(backup), db], check=True)
     assert ftp_login(server, "alice", server.password), "the restored password was refused"
     assert not ftp_login(server, "alice", NEW_PASSWORD), "the password from before the restore still worked"
+
+
+def ftp_names_and_read(srv, user, password, name):
+    """The home's names, and the contents of `name` in it (None if it cannot be read)."""
+    with ftplib.FTP() as ftp:
+        ftp.connect("127.0.0.1", srv.ftp_port, timeout=30)
+        ftp.login(user, password)
+        names = sorted(ftp.nlst())
+        chunks = []
+        try:
+            ftp.retrbinary(f"RETR {name}", chunks.append)
+        except ftplib.error_perm:
+            return names, None
+        return names, b"".join(chunks)
+
+
+def test_home_removed_or_replaced_while_serving(server, tmp_path):
+    """A login answered from the caches (user, password, home lookup) still sees the home as it
+    is now: made again when removed, the new directory when another took its place, even while
+    a session opened before the change keeps the old one's root (and its open jail) alive."""
+    home = server.home
+    with open(f"{home}/kept", "w") as f:
+        f.write("kept")
+    for _ in range(3):
+        assert ftp_names_and_read(server, "alice", server.password, "kept") == (["kept"], b"kept")
+    shutil.rmtree(home)
+    assert ftp_names_and_read(server, "alice", server.password, "kept") == ([], None), "the home was not made again"
+    with open(f"{home}/old", "w") as f:
+        f.write("old")
+    with open(f"{home}/new", "w") as f:
+        f.write("stale")
+    with ftplib.FTP() as holder:
+        holder.connect("127.0.0.1", server.ftp_port, timeout=30)
+        holder.login("alice", server.password)
+        chunks = []
+        holder.retrbinary("RETR old", chunks.append)  # opens the shared root's jail
+        assert b"".join(chunks) == b"old"
+        os.rename(home, str(tmp_path / "old-home"))
+        os.mkdir(home)
+        with open(f"{home}/new", "w") as f:
+            f.write("new")
+        for _ in range(3):
+            # A stale root would open "new" below the old directory (its jail): "stale".
+            assert ftp_names_and_read(server, "alice", server.password, "new") == (["new"], b"new")
+        holder.voidcmd("NOOP")

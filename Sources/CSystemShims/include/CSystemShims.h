@@ -76,6 +76,15 @@ int wharf_status_cached_beneath(int directory, const char *path, int follow, str
 /// below, which reads nothing. Returns the descriptor (close-on-exec), or -1 with errno.
 int wharf_open_directory_handle(const char *path);
 
+/// The directory named by the absolute `path`, when every component is in the kernel's lookup
+/// cache (openat2 with RESOLVE_CACHED): its device and inode as the kernel holds them (statx with
+/// AT_STATX_DONT_SYNC) and its canonical path, what realpath(3) would give (`path` itself when it
+/// is spelt canonically and no symlink is on the way, else read back from /proc/self/fd), into
+/// `canonical` of `capacity` bytes. Returns 0, or -1 with errno (EAGAIN: not
+/// cached; ENOTDIR; ENAMETOOLONG; ENOENT without /proc).
+int wharf_directory_cached(
+    const char *path, unsigned long long *device, unsigned long long *inode, char *canonical, size_t capacity);
+
 /// preadv2(2) with RWF_NOWAIT: reads only what is in the page cache. Returns the byte count, or -1
 /// with errno (EAGAIN: would wait for the device; EOPNOTSUPP: the file system cannot tell).
 ssize_t wharf_pread_nowait(int descriptor, void *buffer, size_t length, off_t offset);
