@@ -67,6 +67,10 @@ struct LocalStorageCacheTests {
                 NonBlockingFileAccessTests.retried { cache.storageWithoutBlocking(jailedAt: sandbox.real("home"), readOnly: false) })
             #expect(!quick.sharesRoot(with: before))
             #expect(try await quick.readWholeFile("/new") == "new")
+            // Its jail is open now: the next quick login checks it (device and inode) and shares it.
+            let again = try #require(
+                NonBlockingFileAccessTests.retried { cache.storageWithoutBlocking(jailedAt: sandbox.real("home"), readOnly: false) })
+            #expect(again.sharesRoot(with: quick))
 
             let after = try cache.storage(jailedAt: sandbox.real("home"), readOnly: false)
             #expect(!after.sharesRoot(with: before))
