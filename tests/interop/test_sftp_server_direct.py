@@ -299,3 +299,51 @@ def test_paramiko_over_stdio_roundtrip(sftp_server_argv, area, tmp_path):
         sock.close()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def _packet(kind, body):
+    import struct
+    return struct.pack(">IB", len(body) + 1, kind) + body
+
+
+def _read_packet(stream):
+    import struct
+    head = stream.read(5)
+    length, kind = struct.unpack(">IB", head)
+    return kind, stream.read(length - 1)
+
+
+def test_client_gone_during_a_download_ends_the_server(sftp_server_argv, area):
+    """Replies go to sshd's pipe with blocking writes: a reader that stops reading and then goes
+    away must end the server (EPIPE), not leave it asleep in a write."""
+    import struct
+    big = area / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(64 << 20)
+    p = subprocess.Popen(sftp_server_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        p.stdin.write(_packet(1, struct.pack(">I", 3)))  # INIT v3
+        p.stdin.flush()
+        assert _read_packet(p.stdout)[0] == 2  # VERSION
+        name = str(big).encode()
+        p.stdin.write(_packet(3, struct.pack(">II", 1, len(name)) + name + struct.pack(">II", 1, 0)))  # OPEN read
+        p.stdin.flush()
+        kind, body = _read_packet(p.stdout)
+        assert kind == 102, (kind, body)  # HANDLE
+        (handle_length,) = struct.unpack(">I", body[4:8])
+        handle = body[8:8 + handle_length]
+        for request in range(64):  # 16 MiB asked for, far more than the pipe holds; none read
+            p.stdin.write(_packet(5, struct.pack(">II", 100 + request, len(handle)) + handle
+                                  + struct.pack(">QI", request * 262144, 262144)))
+        p.stdin.flush()
+        import time
+        time.sleep(1)
+        assert p.poll() is None, "the server ended before its reader went away"
+        p.stdout.close()  # the reader goes away; the server is blocked writing to a full pipe
+        p.stdin.close()
+        assert p.wait(timeout=20) is not None
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
