@@ -10,8 +10,9 @@ import NIOPosix
 import Synchronization
 import WharfCore
 
-/// An open file descriptor. Reads and writes use pread/pwrite, so concurrent requests at different
-/// offsets need no lock; the session guarantees no request is in flight when it calls `close()`.
+/// An open file descriptor. Reads use pread, so concurrent requests at different offsets need no
+/// lock; writes go through one `SerialFileWriter`, which joins them. The session guarantees no
+/// request is in flight when it calls `close()`.
 final class LocalFile: StorageFile, DescriptorBackedFile {
     let path: String
     private let descriptor: Int32
@@ -27,6 +28,7 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
     private let fileSystem: NonBlockingFileAccess.FileSystem
     /// Opened for reading only: close(2) has no data to flush and cannot wait on a local file system.
     private let readsOnly: Bool
+    private let writer: SerialFileWriter
 
     init(
         path: String, descriptor: Int32, appends: Bool, readOnly: Bool, permissionMask: UInt32, size: UInt64,
@@ -41,6 +43,7 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         self.readOnly = readOnly
         self.permissionMask = permissionMask
         self.pool = pool
+        self.writer = SerialFileWriter(descriptor: descriptor, pool: pool)
     }
 
     private func checkOpen() throws(StorageError) {
@@ -112,7 +115,8 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         try await self.write(contentsOf: [data], at: offset)
     }
 
-    /// One `pwritev` per call (`writev` for O_APPEND files), no copy to join the buffers.
+    /// At most one `pwritev` per call (`writev` for O_APPEND files), no copy to join the buffers;
+    /// writes that continue each other share one (see `SerialFileWriter`).
     func write(contentsOf buffers: [ByteBuffer], at offset: UInt64) async throws(StorageError) {
         // off_t is signed: an offset the kernel cannot represent is the client's error, not a trap.
         let length = buffers.reduce(0) { $0 + UInt64($1.readableBytes) }
@@ -120,11 +124,9 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
         guard !end.overflow, end.partialValue <= UInt64(Int64.max) else {
             throw StorageError(errno: EFBIG)
         }
-        let appends = self.appends
-        try await self.onPool { descriptor throws(StorageError) in
-            if let failure = VectoredWrite.write(buffers, to: descriptor, at: appends ? nil : offset) {
-                throw POSIX.fail(failure)
-            }
+        try self.checkOpen()
+        if let failure = await self.writer.write(buffers, at: self.appends ? nil : offset) {
+            throw POSIX.fail(failure)
         }
         // `end` was checked against Int64.max above.
         var current = self.sizeHint.load(ordering: .relaxed)
