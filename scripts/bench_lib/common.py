@@ -126,11 +126,13 @@ class Measure:
 
 def alternate(ctx, measures_and_fns):
     """measures_and_fns: [(Measure, {impl: fn() -> seconds, with any set-up done inside})].
-    Runs warm-up + rounds, A B A B per operation, recording only measured rounds."""
+    Runs warm-up + rounds, every implementation once per operation per round, recording only
+    measured rounds. The order turns round by round (A B C, then C B A, …), so that no
+    implementation always runs first, or always right after another's run of the operation."""
     total = ctx.warmup + ctx.rounds
     for r in range(total):
         for m, fns in measures_and_fns:
-            for impl in m.impls:
+            for impl in (m.impls if r % 2 == 0 else list(reversed(m.impls))):
                 dt = fns[impl]()
                 if r >= ctx.warmup:
                     m.runs[impl].append(dt)

@@ -2,7 +2,7 @@
 both against the same vsftpd (issue 4 item 7; issue 6's target: 1 GiB RETR/STOR at least as fast as
 curl on the same machine in the same run).
 
-Four measures, each alternating wharf and curl (A B A B ..., after a warm-up round):
+Four measures, each alternating wharf and curl (A B, B A, ..., after a warm-up round):
 
 - RETR of the big file (--size-mib), plain FTP (`ftp://`) and explicit TLS (`ftpes://` for wharf,
   `--ssl-reqd` for curl: AUTH TLS, PBSZ 0, PROT P, data connections resuming the control
