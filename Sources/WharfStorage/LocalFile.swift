@@ -125,7 +125,7 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
             throw StorageError(errno: EFBIG)
         }
         try self.checkOpen()
-        if let failure = await self.writer.write(buffers, at: self.appends ? nil : offset) {
+        if let failure = await self.writer.write(buffers, length: length, at: self.appends ? nil : offset) {
             throw POSIX.fail(failure)
         }
         // `end` was checked against Int64.max above.

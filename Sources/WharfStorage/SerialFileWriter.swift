@@ -47,11 +47,11 @@ final class SerialFileWriter: Sendable {
     /// Writes waiting for the drain (for tests).
     var queuedCount: Int { self.state.withLock { $0.queue.count } }
 
-    /// Writes `buffers` at `offset` (nil: append); nil, or the errno of the failed write.
+    /// Writes `buffers`, `length` bytes in all (the caller has counted them to check the end
+    /// offset), at `offset` (nil: append); nil, or the errno of the failed write.
     /// A pool that has shut down answers EIO.
-    func write(_ buffers: [ByteBuffer], at offset: UInt64?) async -> CInt? {
-        let length = buffers.reduce(0) { $0 + UInt64($1.readableBytes) }
-        return await withCheckedContinuation { done in
+    func write(_ buffers: [ByteBuffer], length: UInt64, at offset: UInt64?) async -> CInt? {
+        await withCheckedContinuation { done in
             let startsDrain = self.state.withLock { state in
                 state.queue.append(Pending(buffers: buffers, offset: offset, length: length, done: done))
                 guard !state.draining else { return false }

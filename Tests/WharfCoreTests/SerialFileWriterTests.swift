@@ -153,3 +153,10 @@ struct SerialFileWriterTests {
         try await pool.shutdownGracefully()
     }
 }
+
+extension SerialFileWriter {
+    /// As `LocalFile` calls it, the length counted here.
+    fileprivate func write(_ buffers: [ByteBuffer], at offset: UInt64?) async -> CInt? {
+        await self.write(buffers, length: buffers.reduce(0) { $0 + UInt64($1.readableBytes) }, at: offset)
+    }
+}

@@ -1,8 +1,14 @@
 """`wharf sftp-server` as OpenSSH's drop-in: `sftp -D` (stdio, no SSH) and as sshd's subsystem."""
 
+import errno
 import os
+import socket
 import stat
+import struct
 import subprocess
+import time
+
+import paramiko
 
 import pytest
 
@@ -235,10 +241,6 @@ def test_as_sshd_subsystem(make_sshd, sftp_server_argv, tmp_path):
 
 def _paramiko_over_stdio(argv):
     """paramiko's SFTPClient talking to a stdio sftp-server through a socketpair."""
-    import socket
-    import subprocess
-
-    import paramiko
     ours, theirs = socket.socketpair()
     proc = subprocess.Popen(argv, stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.DEVNULL)
     theirs.close()
@@ -261,7 +263,6 @@ def _paramiko_over_stdio(argv):
 
 
 def test_read_only_errors_map_to_permission_error(sftp_server_argv, area):
-    import errno
     (area / "f.txt").write_bytes(b"data")
     client, proc, sock = _paramiko_over_stdio([*sftp_server_argv, "-R", "-d", str(area)])
     try:
@@ -302,12 +303,10 @@ def test_paramiko_over_stdio_roundtrip(sftp_server_argv, area, tmp_path):
 
 
 def _packet(kind, body):
-    import struct
     return struct.pack(">IB", len(body) + 1, kind) + body
 
 
 def _read_packet(stream):
-    import struct
     head = stream.read(5)
     length, kind = struct.unpack(">IB", head)
     return kind, stream.read(length - 1)
@@ -316,7 +315,6 @@ def _read_packet(stream):
 def test_client_gone_during_a_download_ends_the_server(sftp_server_argv, area):
     """Replies go to sshd's pipe with blocking writes: a reader that stops reading and then goes
     away must end the server (EPIPE), not leave it asleep in a write."""
-    import struct
     big = area / "big.bin"
     with open(big, "wb") as f:
         f.truncate(64 << 20)
@@ -337,7 +335,6 @@ def test_client_gone_during_a_download_ends_the_server(sftp_server_argv, area):
             p.stdin.write(_packet(5, struct.pack(">II", 100 + request, len(handle)) + handle
                                   + struct.pack(">QI", request * 262144, 262144)))
         p.stdin.flush()
-        import time
         time.sleep(1)
         assert p.poll() is None, "the server ended before its reader went away"
         p.stdout.close()  # the reader goes away; the server is blocked writing to a full pipe
