@@ -115,8 +115,10 @@ class Measure:
     """One operation measured against several implementations; `amount` per run in `unit`s
     (MiB, files, entries): throughput = amount / median seconds."""
 
-    def __init__(self, name, amount, unit, impls, wharf_impl):
+    def __init__(self, name, amount, unit, impls, wharf_impl, writes=0):
         self.name = name
+        # bytes a run writes to new files in the tmpfs (see preheat_memory)
+        self.writes = writes
         self.amount = amount
         self.unit = unit
         self.impls = impls
@@ -133,11 +135,39 @@ def alternate(ctx, measures_and_fns):
     for r in range(total):
         for m, fns in measures_and_fns:
             for impl in (m.impls if r % 2 == 0 else list(reversed(m.impls))):
+                if m.writes:
+                    preheat_memory(ctx.dest, m.writes * 3 // 2)
                 dt = fns[impl]()
                 if r >= ctx.warmup:
                     m.runs[impl].append(dt)
                 log(f"  round {r + 1}/{total}{' (warm-up)' if r < ctx.warmup else ''} {m.name} "
                     f"{impl}: {dt:.3f}s")
+
+
+def preheat_memory(directory, size):
+    """Writes and deletes `size` bytes in `directory` (the tmpfs the runs write to), so that the
+    run after it finds freed memory that has just been written.
+
+    Why: on a virtual machine whose balloon reports free pages to the host (report.py's
+    free_page_reporting), memory left free for a few seconds goes back to the host, and the next
+    write to each page costs a host fault: on the 2-core machine of BENCHMARKS.md, filling tmpfs ran
+    at 0.3-0.4 GB/s instead of 2.2 GB/s, and one binary's 1 GiB `sftp get` took 1.8-4.3 s depending
+    on which pages the kernel handed its client. Every implementation gets the same start."""
+    if size <= 0:
+        return
+    path = Path(directory) / ".bench-preheat"
+    block = bytes(MiB)
+    try:
+        with open(path, "wb") as f:
+            left = size
+            while left > 0:
+                n = min(left, MiB)
+                f.write(block if n == MiB else block[:n])
+                left -= n
+    except OSError as e:   # a full tmpfs: the run then goes without
+        log(f"  memory pre-heat skipped: {e}")
+    finally:
+        rm(path)
 
 
 def make_file(path, size):

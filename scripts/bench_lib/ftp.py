@@ -621,10 +621,10 @@ def w6(ctx):
 
     tls_impls = impls + [implicit]
     stor_tls_impls = impls if smoke else tls_impls   # --smoke: implicit FTPS for RETR only (time)
-    m_rp = Measure(f"RETR {size_mib} MiB, plain", size_mib, "MiB", impls, wharf.label)
-    m_sp = Measure(f"STOR {size_mib} MiB, plain", size_mib, "MiB", impls, wharf.label)
-    m_rt = Measure(f"RETR {size_mib} MiB, TLS", size_mib, "MiB", tls_impls, wharf.label)
-    m_st = Measure(f"STOR {size_mib} MiB, TLS", size_mib, "MiB", stor_tls_impls, wharf.label)
+    m_rp = Measure(f"RETR {size_mib} MiB, plain", size_mib, "MiB", impls, wharf.label, writes=size_mib * MiB)
+    m_sp = Measure(f"STOR {size_mib} MiB, plain", size_mib, "MiB", impls, wharf.label, writes=size_mib * MiB)
+    m_rt = Measure(f"RETR {size_mib} MiB, TLS", size_mib, "MiB", tls_impls, wharf.label, writes=size_mib * MiB)
+    m_st = Measure(f"STOR {size_mib} MiB, TLS", size_mib, "MiB", stor_tls_impls, wharf.label, writes=size_mib * MiB)
     for m in (m_rt, m_st):
         m.informal = {implicit}
     scrypt_peer = f"{Pyftpd.label} (scrypt user)"

@@ -226,10 +226,10 @@ def w7(ctx):
 
     get_impls = [WHARF_GET, CURL]
     put_impls = [WHARF_PUT, CURL, WHARF_PUT_TEMP]
-    m_rp = Measure(f"RETR {size_mib} MiB, plain", size_mib, "MiB", get_impls, WHARF_GET)
-    m_sp = Measure(f"STOR {size_mib} MiB, plain", size_mib, "MiB", put_impls, WHARF_PUT)
-    m_rt = Measure(f"RETR {size_mib} MiB, TLS", size_mib, "MiB", get_impls, WHARF_GET)
-    m_st = Measure(f"STOR {size_mib} MiB, TLS", size_mib, "MiB", put_impls, WHARF_PUT)
+    m_rp = Measure(f"RETR {size_mib} MiB, plain", size_mib, "MiB", get_impls, WHARF_GET, writes=size_mib * MiB)
+    m_sp = Measure(f"STOR {size_mib} MiB, plain", size_mib, "MiB", put_impls, WHARF_PUT, writes=size_mib * MiB)
+    m_rt = Measure(f"RETR {size_mib} MiB, TLS", size_mib, "MiB", get_impls, WHARF_GET, writes=size_mib * MiB)
+    m_st = Measure(f"STOR {size_mib} MiB, TLS", size_mib, "MiB", put_impls, WHARF_PUT, writes=size_mib * MiB)
     for m in (m_sp, m_st):
         m.informal = {WHARF_PUT_TEMP}
     try:

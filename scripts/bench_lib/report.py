@@ -185,7 +185,11 @@ def render(env, results, failures, args, charts_dir, repo):
           f"{'no' if args.smoke else 'one'} warm-up round; every server on 127.0.0.1; "
           f"`wharf serve --log-level notice --login-failure-delay 0 --max-connections 4000 --max-connections-per-ip 4000`, sshd `LogLevel ERROR`, "
           f"`MaxStartups 4000`, root login by ed25519 key",
-          "- each run is one client process timed from spawn to exit (connection and login included)", ""]
+          "- each run is one client process timed from spawn to exit (connection and login included)",
+          "- before each timed run that writes a big file (workloads 1–3, 6, 7), 1.5 times its size is written to a "
+          "scratch file in the tmpfs and deleted, untimed (`preheat_memory` in scripts/bench_lib/common.py), so that "
+          "every run starts with recently written free memory; on a virtual machine that gives freed memory back "
+          "to its host, the runs' times otherwise depend on which pages the kernel hands out", ""]
     if failures:
         L += ["## Workloads that failed to run", ""]
         for w, err in sorted(failures.items()):
