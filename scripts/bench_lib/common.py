@@ -126,6 +126,11 @@ class Measure:
         self.runs = {i: [] for i in impls}
 
 
+def turned(items, round_index):
+    """`items` in the order of round `round_index`: as given in even rounds, reversed in odd ones."""
+    return list(items) if round_index % 2 == 0 else list(reversed(items))
+
+
 def alternate(ctx, measures_and_fns):
     """measures_and_fns: [(Measure, {impl: fn() -> seconds, with any set-up done inside})].
     Runs warm-up + rounds, every implementation once per operation per round, recording only
@@ -134,7 +139,7 @@ def alternate(ctx, measures_and_fns):
     total = ctx.warmup + ctx.rounds
     for r in range(total):
         for m, fns in measures_and_fns:
-            for impl in (m.impls if r % 2 == 0 else list(reversed(m.impls))):
+            for impl in turned(m.impls, r):
                 if m.writes:
                     preheat_memory(ctx.dest, m.writes * 3 // 2)
                 dt = fns[impl]()

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from .common import MiB, Measure, alternate, die_with_parent, free_port, log, make_file, preheat_memory, \
-    proc_rss_pss_fds, proc_tree, rm, wait_port
+    proc_rss_pss_fds, proc_tree, rm, turned, wait_port
 
 VSFTPD = "/usr/sbin/vsftpd"
 # bytes written and deleted in the tmpfs before each ftpbench run (see preheat_memory)
@@ -672,10 +672,9 @@ def w6(ctx):
         fb_rounds = 1 if smoke else min(ctx.rounds, 3)
         fb = {"args": fb_args, "rounds": fb_rounds, "rows": {s.label: {} for s in servers}, "order": []}
         for r in range(fb_rounds):
-            # the order turns every round, as alternate()'s does; each run starts on freshly
-            # written free memory, as the measured transfers do (ftpbench writes ~1.3 GB per
-            # STOR second; see preheat_memory)
-            for s in (fb_servers if r % 2 == 0 else list(reversed(fb_servers))):
+            # each run starts on freshly written free memory, as the measured transfers do
+            # (ftpbench writes ~1.3 GB per STOR second; see preheat_memory)
+            for s in turned(fb_servers, r):
                 if not smoke:
                     preheat_memory(root, FTPBENCH_PREHEAT)
                 log(f"  ftpbench round {r + 1}/{fb_rounds} against {s.label} ...")
@@ -776,9 +775,12 @@ def _note(ctx, servers, tls_info, implicit, scrypt_peer, n_logins, n_idle, n_idl
     if fb is not None:
         parts.append(f"ftpbench: pyftpdlib's script as shipped in its pip package (`ftpbench -u U -p P -H 127.0.0.1 "
                      f"-P PORT -t 120 {' '.join(fb['args'])}`), plain FTP, {fb['rounds']} round(s) per server "
-                     f"(A B C, C B A, …), each run after {FTPBENCH_PREHEAT // 2**30} GiB written to the tmpfs "
-                     f"and deleted (as before the 1 GiB transfers); its own figures (MB/sec = MiB/s over one second of transfer; the '300 "
-                     f"concurrent clients (connect, login)' line logs them in one after another). Ratio "
+                     f"(A B C, C B A, …)"
+                     + ("" if ctx.smoke else f", each run after {FTPBENCH_PREHEAT // 2**30} GiB written to the "
+                        f"tmpfs and deleted (as before the 1 GiB transfers)")
+                     + f"; its own figures (MB/sec = MiB/s over one "
+                     f"second of transfer; the '300 concurrent clients (connect, login)' line logs them in one "
+                     f"after another). Ratio "
                      f"Wharf/peer: throughput ratio, or peer time / Wharf time.")
     if complaints:
         parts.append(f"`wharf serve` logged {len(complaints)} warning/error line(s) during the workload, e.g. "

@@ -188,8 +188,9 @@ def render(env, results, failures, args, charts_dir, repo):
           "- each run is one client process timed from spawn to exit (connection and login included)",
           "- before each timed run that writes a big file (workloads 1–3, 6, 7), 1.5 times its size is written to a "
           "scratch file in the tmpfs and deleted, untimed (`preheat_memory` in scripts/bench_lib/common.py), so that "
-          "every run starts with recently written free memory (2 GiB before each ftpbench run of workload 6); on a virtual machine that gives freed memory back "
-          "to its host, the runs' times otherwise depend on which pages the kernel hands out", ""]
+          "every run starts with recently written free memory (and before each ftpbench run of workload 6: its note "
+          "gives the size); on a virtual machine that gives freed memory back to its host, the runs' times "
+          "otherwise depend on which pages the kernel hands out", ""]
     if failures:
         L += ["## Workloads that failed to run", ""]
         for w, err in sorted(failures.items()):
