@@ -34,7 +34,8 @@ extension ByteBuffer {
             self.writeInteger(id)
             self.writeSFTPString(handle)
             self.writeInteger(offset)
-            self.writeSFTPString(data)
+            self.writeInteger(UInt32(data.readableBytes))
+            for piece in data.pieces { self.writeImmutableBuffer(piece) }
         case .lstat(let id, let path), .opendir(let id, let path), .remove(let id, let path),
             .rmdir(let id, let path), .realpath(let id, let path), .stat(let id, let path),
             .readlink(let id, let path):

@@ -6,7 +6,7 @@ public enum SFTPRequest: Sendable {
     case open(id: UInt32, path: String, flags: SFTPOpenFlags, attributes: SFTPFileAttributes)
     case close(id: UInt32, handle: ByteBuffer)
     case read(id: UInt32, handle: ByteBuffer, offset: UInt64, length: UInt32)
-    case write(id: UInt32, handle: ByteBuffer, offset: UInt64, data: ByteBuffer)
+    case write(id: UInt32, handle: ByteBuffer, offset: UInt64, data: SFTPPayload)
     case lstat(id: UInt32, path: String)
     case fstat(id: UInt32, handle: ByteBuffer)
     case setstat(id: UInt32, path: String, attributes: SFTPFileAttributes)
@@ -97,7 +97,7 @@ extension SFTPRequest {
         case .write:
             let handle = try fields.bytes()
             let offset = try fields.uint64()
-            self = .write(id: id, handle: handle, offset: offset, data: try fields.bytes())
+            self = .write(id: id, handle: handle, offset: offset, data: SFTPPayload(try fields.bytes()))
         case .lstat: self = .lstat(id: id, path: try fields.string())
         case .fstat: self = .fstat(id: id, handle: try fields.bytes())
         case .setstat:
@@ -129,6 +129,23 @@ extension SFTPRequest {
             // Server-to-client messages are not requests.
             throw .unknownPacketType(typeByte)
         }
+    }
+
+    /// Decodes a packet from `SFTPFrameHandler`: as `init(packet:)`, and a WRITE whose data came
+    /// in pieces with its data as those pieces.
+    public init(packet: SFTPPacket) throws(SFTPProtocolError) {
+        guard let data = packet.writeData else {
+            try self.init(packet: packet.bytes)
+            return
+        }
+        var buffer = packet.bytes
+        let typeByte = SFTPPacketType.write.rawValue
+        let truncated = SFTPProtocolError.truncated(type: typeByte)
+        guard buffer.readInteger(as: UInt8.self) == typeByte else { throw .unknownPacketType(typeByte) }
+        guard let id = buffer.readInteger(as: UInt32.self) else { throw truncated }
+        var fields = SFTPFieldReader(buffer: buffer, truncated: truncated)
+        let handle = try fields.bytes()
+        self = .write(id: id, handle: handle, offset: try fields.uint64(), data: data)
     }
 
     /// The request id of a packet that could not be decoded, when its first bytes carry one,

@@ -40,7 +40,7 @@ extension SFTPSession {
             guard file.options.contains(.write) || file.options.contains(.append) else {
                 throw SFTPFailure.permissionDenied("File not opened for writing")
             }
-            try await file.file.write(data, at: offset)
+            try await file.file.write(contentsOf: data.pieces, at: offset)
             file.bytesWritten.add(UInt64(data.readableBytes), ordering: .relaxed)
             return .status(id: id, code: .ok, message: "Success")
 

@@ -41,7 +41,7 @@ public final class SFTPSession: Sendable {
     /// In every case, in-flight requests finish, all handles are closed and the exit hook is awaited
     /// before this returns or rethrows.
     public func run<Packets: AsyncSequence>(packets: Packets, send: @escaping Send) async throws
-    where Packets.Element == ByteBuffer {
+    where Packets.Element == SFTPPacket {
         var failure: (any Error)? = nil
         do {
             try await self.serve(packets: packets, send: send)
@@ -51,6 +51,12 @@ public final class SFTPSession: Sendable {
         await self.closeAllHandles()
         if let exitHook { await exitHook() }
         if let failure { throw failure }
+    }
+
+    /// `run` for packets framed elsewhere, each one whole buffer (type byte and payload).
+    public func run<Packets: AsyncSequence>(packets: Packets, send: @escaping Send) async throws
+    where Packets.Element == ByteBuffer {
+        try await self.run(packets: packets.map { SFTPPacket(bytes: $0) }, send: send)
     }
 
     private struct InFlightRequest {
@@ -71,7 +77,7 @@ public final class SFTPSession: Sendable {
     /// `perform`'s frame holds room for every kind of request. In the session's own task those
     /// kilobytes would stay with every idle session for good; a child task gives them back.
     private func serve<Packets: AsyncSequence>(packets: Packets, send: @escaping Send) async throws
-    where Packets.Element == ByteBuffer {
+    where Packets.Element == SFTPPacket {
         var initialized = false
         let turnstile = ReplyTurnstile()
         /// Sends a reply when its turn comes, and always passes the turn on, even when sending fails.
@@ -112,7 +118,7 @@ public final class SFTPSession: Sendable {
                 do {
                     request = try SFTPRequest(packet: packet)
                 } catch {
-                    let status = try self.status(forUndecodable: packet, error: error)
+                    let status = try self.status(forUndecodable: packet.bytes, error: error)
                     let token = nextToken
                     nextToken += 1
                     try await reply(status, turn: token)

@@ -111,7 +111,7 @@ public final class SSHServer: Sendable {
     }
 
     struct SessionChannel: Sendable {
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let channel: NIOAsyncChannel<SFTPPacket, ByteBuffer>
         let subsystemRequested: EventLoopFuture<Void>
     }
 
@@ -163,9 +163,9 @@ public final class SSHServer: Sendable {
                         KeyExchangeHoldHandler(gate: keyExchangeGate),
                         SessionRequestHandler(subsystemRequested: subsystem, logger: logger),
                         SSHChannelDataCodec(),
-                        SFTPFrameHandler(maximumPacketLength: frameLimit),
+                        SFTPFrameHandler(maximumPacketLength: frameLimit, keepsWriteDataInPieces: true),
                     ])
-                    let asyncChannel = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    let asyncChannel = try NIOAsyncChannel<SFTPPacket, ByteBuffer>(
                         wrappingChannelSynchronously: child)
                     continuation.yield(SessionChannel(channel: asyncChannel, subsystemRequested: subsystem.futureResult))
                 }
@@ -284,7 +284,7 @@ public final class SSHServer: Sendable {
     }
 
     @inline(never)
-    private func runSFTP(_ sftp: SFTPSession, on asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, logger: Logger) async {
+    private func runSFTP(_ sftp: SFTPSession, on asyncChannel: NIOAsyncChannel<SFTPPacket, ByteBuffer>, logger: Logger) async {
         let channel = asyncChannel.channel
         do {
             // The body always leaves by throwing `SessionFinished`: NIOSSH fails a child channel's

@@ -50,7 +50,7 @@ public final class RemoteFile: Sendable {
             let chunk = remaining.readSlice(length: min(block, remaining.readableBytes)) ?? ByteBuffer()
             do {
                 let at = position
-                sent.append(try await self.client.dispatcher.send { .write(id: $0, handle: self.handle, offset: at, data: chunk) })
+                sent.append(try await self.client.dispatcher.send { .write(id: $0, handle: self.handle, offset: at, data: SFTPPayload(chunk)) })
             } catch {
                 failure = error
                 break

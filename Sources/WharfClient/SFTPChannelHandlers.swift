@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SFTPProtocol
 import NIOSSH
 
 /// Unwraps channel data into bytes and back; the server's stderr (extended data) is logged.
@@ -85,7 +86,7 @@ final class SubsystemRequestHandler: ChannelInboundHandler {
 /// Hands framed SFTP packets to an AsyncStream. No read backpressure is needed: the client has at
 /// most its in-flight requests' replies outstanding, which bounds what can arrive.
 final class PacketStreamHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
+    typealias InboundIn = SFTPPacket
 
     let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
 
@@ -94,7 +95,7 @@ final class PacketStreamHandler: ChannelInboundHandler, Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.continuation.yield(Self.unwrapInboundIn(data))
+        self.continuation.yield(Self.unwrapInboundIn(data).contiguousBytes)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -229,7 +229,7 @@ extension SFTPClient {
                         break
                     }
                     let at = nextOffset
-                    let id = try await self.dispatcher.send { .write(id: $0, handle: file.handle, offset: at, data: data) }
+                    let id = try await self.dispatcher.send { .write(id: $0, handle: file.handle, offset: at, data: SFTPPayload(data)) }
                     inFlight.append((id, UInt64(data.readableBytes)))
                     nextOffset += UInt64(data.readableBytes)
                 } catch {

@@ -113,8 +113,8 @@ public enum StdioSFTPServer {
             .takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        SFTPFrameHandler(maximumPacketLength: frameLimit))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        SFTPFrameHandler(maximumPacketLength: frameLimit, keepsWriteDataInPieces: true))
+                    return try NIOAsyncChannel<SFTPPacket, ByteBuffer>(
                         wrappingChannelSynchronously: channel)
                 }
             }

@@ -71,7 +71,7 @@ struct RequestEncodingTests {
     @Test func writeCarriesTheDataFromItsReaderIndex() throws {
         var data = ByteBuffer(bytes: [9, 9, 0x68, 0x65, 0x6c, 0x6c, 0x6f])
         data.moveReaderIndex(forwardBy: 2)
-        let request = SFTPRequest.write(id: 4, handle: ByteBuffer(string: "h"), offset: 16, data: data)
+        let request = SFTPRequest.write(id: 4, handle: ByteBuffer(string: "h"), offset: 16, data: SFTPPayload(data))
         #expect(encoded(request) == framed(Vectors.write))
     }
 
@@ -84,7 +84,7 @@ struct RequestEncodingTests {
             .open(id: 1, path: "/dir/ü f", flags: [.write, .create, .truncate, .exclusive], attributes: attributes),
             .close(id: 2, handle: handle),
             .read(id: .max, handle: handle, offset: .max, length: 261_120),
-            .write(id: 4, handle: handle, offset: 1 << 40, data: ByteBuffer(bytes: Array(0...255))),
+            .write(id: 4, handle: handle, offset: 1 << 40, data: SFTPPayload(ByteBuffer(bytes: Array(0...255)))),
             .lstat(id: 5, path: "l"), .fstat(id: 6, handle: handle), .setstat(id: 7, path: "s", attributes: attributes),
             .fsetstat(id: 8, handle: handle, attributes: .empty), .opendir(id: 9, path: "."),
             .readdir(id: 10, handle: handle), .remove(id: 11, path: "r"), .mkdir(id: 12, path: "m", attributes: attributes),

@@ -28,6 +28,10 @@ func bytes(of buffer: ByteBuffer) -> [UInt8] {
     Array(buffer.readableBytesView)
 }
 
+func bytes(of payload: SFTPPayload) -> [UInt8] {
+    payload.pieces.flatMap { Array($0.readableBytesView) }
+}
+
 /// Encodes a response with the code under test and returns the framed bytes.
 func encoded(_ response: SFTPResponse) -> [UInt8] {
     var out = ByteBuffer()

@@ -134,6 +134,31 @@ struct SFTPSessionTests {
         #expect(most >= 2)
     }
 
+    @Test("a WRITE whose data came in pieces (it crossed reads) writes them in order")
+    func writeDataInPieces() async throws {
+        let content = (0..<(300 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 11 &+ 3) }
+        let replies = try await Harness.run(writeDataInPieces: true) { packets in
+            packets.append(Packet.initialize())
+            packets.append(Packet.open(id: 1, path: "/f", flags: [.read, .write, .create, .truncate]))
+        } then: { packets, replies in
+            let handle = try replies.handle(id: 1)
+            for index in 0..<3 {
+                let part = ByteBuffer(bytes: content[(index * 100 * 1024)..<((index + 1) * 100 * 1024)])
+                packets.append(Packet.write(id: UInt32(10 + index), handle: handle, offset: UInt64(index * 100 * 1024), data: part))
+            }
+            packets.append(Packet.read(id: 20, handle: handle, offset: 0, length: UInt32(content.count)))
+        }
+        #expect(replies.dropFirst(2).prefix(3).map(\.statusCode) == [.ok, .ok, .ok])
+        var data = try #require(replies.last)
+        #expect(data.readInteger(as: UInt8.self) == SFTPPacketType.data.rawValue)
+        _ = data.readInteger(as: UInt32.self)
+        let received = data.readSFTPStringBuffer().map { Array($0.readableBytesView) } ?? []
+        // One READ returns at most the session's maximum read length: compare what came.
+        #expect(received.count > 0)
+        let sameBytes = received == Array(content.prefix(received.count))
+        #expect(sameBytes)
+    }
+
     /// On an SSH channel each write is packets of its own: a large DATA reply's header goes out
     /// with the first bytes of its payload, not alone.
     @Test func aLargeDataReplysHeaderCarriesTheFirstBytesOfItsPayload() async throws {
@@ -252,6 +277,7 @@ enum Harness {
         closeDelay: Duration? = nil,
         closeMayReportErrors: Bool? = nil,
         sends: Recorder<[Int]>? = nil,
+        writeDataInPieces: Bool = false,
         _ first: (inout [ByteBuffer]) throws -> Void,
         then: ((inout [ByteBuffer], [ByteBuffer]) throws -> Void)? = nil
     ) async throws -> [ByteBuffer] {
@@ -270,7 +296,8 @@ enum Harness {
         }
         let session = SFTPSession(
             storage: storage, configuration: configuration, logger: Logger(label: "test"), exitHook: exitHook)
-        let (packetsStream, input) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let (packetsStream, packetInput) = AsyncStream.makeStream(of: SFTPPacket.self)
+        let input = PacketInput(continuation: packetInput, writeDataInPieces: writeDataInPieces)
         let replies = Recorder<ByteBuffer>()
         let (replyStream, replyInput) = AsyncStream.makeStream(of: Void.self)
 
@@ -304,10 +331,34 @@ enum Harness {
                 try then(&more, replies.values)
                 for packet in more { input.yield(packet) }
             }
-            input.finish()
+            packetInput.finish()
             try await group.waitForAll()
             return replies.values
         }
+    }
+}
+
+/// Feeds packets to the session as a transport's `SFTPFrameHandler` would; with `writeDataInPieces`,
+/// each WRITE's data comes in three pieces, as one that crossed reads does.
+struct PacketInput {
+    let continuation: AsyncStream<SFTPPacket>.Continuation
+    let writeDataInPieces: Bool
+
+    func yield(_ packet: ByteBuffer) {
+        self.continuation.yield(self.writeDataInPieces ? Self.split(packet) : SFTPPacket(bytes: packet))
+    }
+
+    static func split(_ packet: ByteBuffer) -> SFTPPacket {
+        var fields = packet
+        guard fields.readInteger(as: UInt8.self) == SFTPPacketType.write.rawValue,
+            fields.readInteger(as: UInt32.self) != nil, fields.readSFTPStringBuffer() != nil,
+            fields.readInteger(as: UInt64.self) != nil
+        else { return SFTPPacket(bytes: packet) }
+        let head = packet.getSlice(at: packet.readerIndex, length: fields.readerIndex - packet.readerIndex) ?? ByteBuffer()
+        guard var data = fields.readSFTPStringBuffer() else { return SFTPPacket(bytes: packet) }
+        let third = data.readableBytes / 3
+        let pieces = [data.readSlice(length: third), data.readSlice(length: third), data].compactMap { $0 }
+        return SFTPPacket(bytes: head, writeData: SFTPPayload(pieces: pieces))
     }
 }
 
