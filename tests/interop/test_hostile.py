@@ -4,6 +4,7 @@ requests, closed handles, handle leaks. Raw packets go through paramiko's sftp s
 import errno
 import hashlib
 import os
+import random
 import socket
 import time
 import uuid
@@ -14,7 +15,7 @@ import pytest
 from conftest import paramiko_transport
 from helpers import (FX_BAD_MESSAGE, FX_FAILURE, FX_OK, FX_OP_UNSUPPORTED, FXF_CREAT, FXF_READ, FXF_TRUNC,
                      FXF_WRITE, FXP_CLOSE, FXP_DATA, FXP_EXTENDED, FXP_EXTENDED_REPLY, FXP_HANDLE,
-                     FXP_NAME, FXP_OPEN, FXP_OPENDIR, FXP_READ, FXP_STATUS, RawSFTP, Reader, count_fds, sstr,
+                     FXP_NAME, FXP_OPEN, FXP_OPENDIR, FXP_READ, FXP_STATUS, FXP_WRITE, RawSFTP, Reader, count_fds, sstr,
                      u32, u64, wait_until)
 
 REAL_PASSWD = open("/etc/passwd", "rb").read()
@@ -190,6 +191,60 @@ def test_check_file_name_and_handle_and_copy_data(transport, workdir):
     assert raw.close_handle(h) == FX_OK
     assert (local_dir / "copy.bin").read_bytes() == data
     raw.close()
+
+
+def test_write_data_in_odd_pieces_is_stored_whole(transport, workdir, wharf_server):
+    """WRITEs whose bytes reach the server in pieces of every size, each its own SSH channel
+    message: the frame handler keeps large pieces as slices of what it read and copies small ones
+    (and gathers a WRITE whose head is cut in one buffer). The file must hold exactly what was sent."""
+    remote, local_dir = workdir
+    rng = random.Random(4)
+    content = rng.randbytes(800 * 1024 + 17)
+    raw = RawSFTP(transport)
+    raw.init()
+    h = raw.open(f"{remote}/pieces.bin", FXF_WRITE | FXF_CREAT | FXF_TRUNC)
+
+    def cuts_tiny(n):
+        return [7] * (n // 7) + [n % 7]
+
+    def cuts_mixed(n):
+        out = []
+        while sum(out) < n:
+            out.append(rng.choice([1, 3, 100, 4095, 4096, 5000, 16384, 32768, 40000]))
+        return out
+
+    def cuts_head(n):
+        return [3, 20, n - 23]  # the length, the type and part of the id; the rest of the head, all data
+
+    # (data length, how its framed packet is cut into sends)
+    plan = [(20 * 1024, cuts_tiny), (255 * 1024, cuts_mixed), (255 * 1024, cuts_head),
+            (255 * 1024, cuts_mixed), (len(content) - (20 + 255 * 3) * 1024, cuts_mixed)]
+    offset = 0
+    ids = []
+    for length, cutter in plan:
+        data = content[offset:offset + length]
+        rid = raw.next_id
+        raw.next_id += 1
+        body = bytes([FXP_WRITE]) + u32(rid) + sstr(h) + u64(offset) + sstr(data)
+        packet = u32(len(body)) + body
+        start = 0
+        for size in cutter(len(packet)):
+            if start >= len(packet):
+                break
+            raw.send_raw(packet[start:start + size])
+            start += size
+        raw.send_raw(packet[start:])
+        ids.append(rid)
+        offset += length
+    for rid in ids:
+        t, r = raw.reply(rid)
+        assert RawSFTP.status_code(t, r) == FX_OK
+    assert raw.close_handle(h) == FX_OK
+    raw.close()
+    stored = (local_dir / "pieces.bin").read_bytes()
+    assert len(stored) == len(content)
+    assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(content).hexdigest()
+    assert wharf_server.proc.poll() is None, "server died"
 
 
 def test_unknown_request_type_and_extension(transport, wharf_server):
