@@ -11,41 +11,43 @@ import NIOCore
 /// uploaded through `wharf sftp-server`). Here a packet that lies whole in a read is a slice of
 /// that read; one that crosses reads is copied, piece by piece, into a buffer of its exact size.
 ///
-/// With `keepsWriteDataInPieces`, the data of a WRITE that crosses reads is not copied either: it
-/// comes out as the slices of the reads it arrived in (`SFTPPacket.writeData`), which the storage
-/// writes with one `pwritev`. The join copy was the largest cost of an upload in user space
-/// (perf, 1 GiB put: 4.3% of `wharf serve`'s CPU, 5.6% of `wharf sftp-server`'s). Small slices are
-/// copied into buffers of our own, so that a peer sending its data a few bytes at a time cannot
-/// make us hold a read buffer, or an array entry, per few bytes.
+/// With `dataInPiecesFor` (WRITE for a server, DATA for a client), the data of such a packet that
+/// crosses reads is not copied either: it comes out as the slices of the reads it arrived in
+/// (`SFTPPacket.data`), which the file is written from with one `pwritev`. The join copy was the
+/// largest cost of an upload in user space (perf, 1 GiB put: 4.3% of `wharf serve`'s CPU, 5.6% of
+/// `wharf sftp-server`'s) and 4% of `wharf get`'s CPU. Small slices are copied into buffers of our
+/// own, so that a peer sending its data a few bytes at a time cannot make us hold a read buffer,
+/// or an array entry, per few bytes.
 public final class SFTPFrameHandler: ChannelInboundHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = SFTPPacket
 
     public let maximumPacketLength: Int
-    public let keepsWriteDataInPieces: Bool
+    /// The packet type whose data may come out in pieces; nil: every packet in one buffer.
+    public let dataInPiecesFor: SFTPPacketType?
     /// The packet being gathered across reads, its uint32 length first; empty between packets.
     private var partial = ByteBuffer()
-    /// The WRITE whose data is being gathered in pieces, instead of `partial`.
-    private var splitWrite: SplitWrite?
+    /// The packet whose data is being gathered in pieces, instead of `partial`.
+    private var splitPacket: SplitPacket?
     private var failed = false
 
     public init(
         maximumPacketLength: Int = SFTPFrameDecoder.defaultMaximumPacketLength,
-        keepsWriteDataInPieces: Bool = false
+        dataInPiecesFor type: SFTPPacketType? = nil
     ) {
         self.maximumPacketLength = maximumPacketLength
-        self.keepsWriteDataInPieces = keepsWriteDataInPieces
+        self.dataInPiecesFor = type
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.failed else { return }
         var input = self.unwrapInboundIn(data)
         do {
-            if var split = self.splitWrite {
-                self.splitWrite = nil
+            if var split = self.splitPacket {
+                self.splitPacket = nil
                 split.take(from: &input, allocator: context.channel.allocator)
                 guard split.missing == 0 else {
-                    self.splitWrite = split
+                    self.splitPacket = split
                     return
                 }
                 context.fireChannelRead(self.wrapInboundOut(split.packet))
@@ -64,11 +66,11 @@ public final class SFTPFrameHandler: ChannelInboundHandler {
             if input.readableBytes > 0 {
                 // The start of a packet that goes on in the next read.
                 let length = try self.packetLength(in: input)
-                if self.keepsWriteDataInPieces, let length,
-                    var split = SplitWrite(startingIn: &input, length: length, allocator: context.channel.allocator)
+                if let type = self.dataInPiecesFor, let length,
+                    var split = SplitPacket(startingIn: &input, length: length, type: type, allocator: context.channel.allocator)
                 {
                     split.take(from: &input, allocator: context.channel.allocator)
-                    self.splitWrite = split
+                    self.splitPacket = split
                 } else {
                     self.partial = context.channel.allocator.buffer(capacity: 4 + (length ?? 0))
                     self.partial.writeBuffer(&input)
@@ -77,7 +79,7 @@ public final class SFTPFrameHandler: ChannelInboundHandler {
         } catch {
             self.failed = true
             self.partial = ByteBuffer()
-            self.splitWrite = nil
+            self.splitPacket = nil
             context.fireErrorCaught(error)
         }
     }
@@ -96,7 +98,7 @@ public final class SFTPFrameHandler: ChannelInboundHandler {
     private func reportTruncation(context: ChannelHandlerContext) {
         guard !self.failed else { return }
         let leftover: ByteBuffer
-        if let split = self.splitWrite {
+        if let split = self.splitPacket {
             leftover = split.head
         } else if self.partial.readableBytes > 0 {
             leftover = self.partial
@@ -104,7 +106,7 @@ public final class SFTPFrameHandler: ChannelInboundHandler {
             return
         }
         self.partial = ByteBuffer()
-        self.splitWrite = nil
+        self.splitPacket = nil
         self.failed = true
         context.fireErrorCaught(ByteToMessageDecoderError.leftoverDataWhenDone(leftover))
     }
@@ -143,9 +145,9 @@ public final class SFTPFrameHandler: ChannelInboundHandler {
     }
 }
 
-/// A WRITE gathered with its data in pieces: the fields before the data, copied, and the data.
-private struct SplitWrite {
-    /// Type, id, handle and offset.
+/// A WRITE or DATA gathered with its data in pieces: the fields before the data, copied, and the data.
+private struct SplitPacket {
+    /// The fields before the data's length: type and id, and for a WRITE handle and offset.
     let head: ByteBuffer
     private var pieces: [ByteBuffer] = []
     /// Whether the last piece is a buffer of ours that small pieces are copied into.
@@ -159,16 +161,23 @@ private struct SplitWrite {
     /// The capacity of a buffer that small pieces are copied into, at most.
     static let ownPieceCapacity = 64 * 1024
 
-    /// Takes the head of the WRITE at the start of `input` (length field first) when `input`
-    /// holds all of it and the data fills the rest of the packet; nil, with `input` untouched,
-    /// for any other packet, which is gathered in one buffer as before.
-    init?(startingIn input: inout ByteBuffer, length: Int, allocator: ByteBufferAllocator) {
+    /// Takes the head of the packet of `type` (WRITE or DATA) at the start of `input` (length
+    /// field first) when `input` holds all of it and the data fills the rest of the packet; nil,
+    /// with `input` untouched, for any other packet, which is gathered in one buffer as before.
+    init?(startingIn input: inout ByteBuffer, length: Int, type: SFTPPacketType, allocator: ByteBufferAllocator) {
         let start = input.readerIndex
-        guard input.getInteger(at: start + 4, as: UInt8.self) == SFTPPacketType.write.rawValue,
-            let handleLength = input.getInteger(at: start + 4 + 1 + 4, as: UInt32.self)
-        else { return nil }
-        // Type, id, handle string, offset; the data's length follows.
-        let headLength = 1 + 4 + 4 + Int(handleLength) + 8
+        guard input.getInteger(at: start + 4, as: UInt8.self) == type.rawValue else { return nil }
+        // The fields before the data's length: type and id, then for a WRITE its handle and offset.
+        let headLength: Int
+        switch type {
+        case .write:
+            guard let handleLength = input.getInteger(at: start + 4 + 1 + 4, as: UInt32.self) else { return nil }
+            headLength = 1 + 4 + 4 + Int(handleLength) + 8
+        case .data:
+            headLength = 1 + 4
+        default:
+            return nil
+        }
         guard 4 + headLength + 4 <= input.readableBytes,
             let dataLength = input.getInteger(at: start + 4 + headLength, as: UInt32.self),
             headLength + 4 + Int(dataLength) == length
@@ -205,6 +214,6 @@ private struct SplitWrite {
     }
 
     var packet: SFTPPacket {
-        SFTPPacket(bytes: self.head, writeData: SFTPPayload(pieces: self.pieces))
+        SFTPPacket(bytes: self.head, data: SFTPPayload(pieces: self.pieces))
     }
 }

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Bytes held in one or more buffers: a WRITE's data as it arrived from the transport.
+/// Bytes held in one or more buffers: a WRITE's or DATA's data as it arrived from the transport.
 ///
 /// A 256 KiB WRITE crosses many reads (SSH channel data comes in 32 KiB pieces, a pipe in 64 KiB);
 /// kept in those pieces, its data goes to the file in one vectored write instead of being copied

@@ -134,16 +134,11 @@ extension SFTPRequest {
     /// Decodes a packet from `SFTPFrameHandler`: as `init(packet:)`, and a WRITE whose data came
     /// in pieces with its data as those pieces.
     public init(packet: SFTPPacket) throws(SFTPProtocolError) {
-        guard let data = packet.writeData else {
+        guard let (id, fields: head, data) = try packet.fieldsBeforeData(of: .write) else {
             try self.init(packet: packet.bytes)
             return
         }
-        var buffer = packet.bytes
-        let typeByte = SFTPPacketType.write.rawValue
-        let truncated = SFTPProtocolError.truncated(type: typeByte)
-        guard buffer.readInteger(as: UInt8.self) == typeByte else { throw .unknownPacketType(typeByte) }
-        guard let id = buffer.readInteger(as: UInt32.self) else { throw truncated }
-        var fields = SFTPFieldReader(buffer: buffer, truncated: truncated)
+        var fields = SFTPFieldReader(buffer: head, truncated: .truncated(type: SFTPPacketType.write.rawValue))
         let handle = try fields.bytes()
         self = .write(id: id, handle: handle, offset: try fields.uint64(), data: data)
     }

@@ -34,7 +34,7 @@ extension SFTPResponse {
         case .handle:
             self = .handle(id: id, handle: try fields.bytes())
         case .data:
-            self = .data(id: id, data: try fields.bytes())
+            self = .data(id: id, data: SFTPPayload(try fields.bytes()))
         case .name:
             let count = try fields.uint32()
             // Each entry takes at least 12 bytes (two empty strings, empty flags): refuse counts the
@@ -67,6 +67,16 @@ extension SFTPResponse {
             .extendedReply(let id, _):
             return id
         }
+    }
+
+    /// Decodes a packet from `SFTPFrameHandler`: as `init(packet:)`, and a DATA whose data came in
+    /// pieces with its data as those pieces.
+    public init(packet: SFTPPacket) throws(SFTPProtocolError) {
+        guard let (id, _, data) = try packet.fieldsBeforeData(of: .data) else {
+            try self.init(packet: packet.bytes)
+            return
+        }
+        self = .data(id: id, data: data)
     }
 
     /// The request id of a response packet that could not be decoded, when its first bytes carry one,

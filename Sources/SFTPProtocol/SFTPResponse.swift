@@ -19,7 +19,7 @@ public enum SFTPResponse: Sendable {
     case version(version: UInt32, extensions: [(name: String, data: String)])
     case status(id: UInt32, code: SFTPStatusCode, message: String)
     case handle(id: UInt32, handle: ByteBuffer)
-    case data(id: UInt32, data: ByteBuffer)
+    case data(id: UInt32, data: SFTPPayload)
     case name(id: UInt32, names: [SFTPName])
     case attributes(id: UInt32, attributes: SFTPFileAttributes)
     /// The payload after the id; its layout depends on the extension.
@@ -62,7 +62,8 @@ extension ByteBuffer {
             self.writeSFTPString(handle)
         case .data(let id, let data):
             self.writeInteger(id)
-            self.writeSFTPString(data)
+            self.writeInteger(UInt32(data.readableBytes))
+            for piece in data.pieces { self.writeImmutableBuffer(piece) }
         case .name(let id, let names):
             self.writeInteger(id)
             self.writeInteger(UInt32(names.count))

@@ -33,7 +33,7 @@ extension SFTPSession {
             let data = try await file.file.read(at: offset, length: min(Int(length), self.configuration.maximumReadLength))
             guard data.readableBytes > 0 else { throw SFTPFailure.endOfFile }
             file.bytesRead.add(UInt64(data.readableBytes), ordering: .relaxed)
-            return .data(id: id, data: data)
+            return .data(id: id, data: SFTPPayload(data))
 
         case .write(let id, let handle, let offset, let data):
             let file = try self.handles.file(handle)

@@ -84,7 +84,8 @@ public final class SFTPSession: Sendable {
         @Sendable func reply(_ response: SFTPResponse, turn: Int) async throws {
             await turnstile.wait(for: turn)
             do {
-                if case .data(let id, let data) = response {
+                if case .data(let id, let payload) = response {
+                    let data = payload.joined  // the one buffer the storage read
                     let fill = self.configuration.dataHeaderFillLength
                     var header = Self.dataHeader(id: id, length: data.readableBytes, fill: fill)
                     if data.readableBytes <= Self.copiedDataLength {

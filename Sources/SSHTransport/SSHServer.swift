@@ -163,7 +163,7 @@ public final class SSHServer: Sendable {
                         KeyExchangeHoldHandler(gate: keyExchangeGate),
                         SessionRequestHandler(subsystemRequested: subsystem, logger: logger),
                         SSHChannelDataCodec(),
-                        SFTPFrameHandler(maximumPacketLength: frameLimit, keepsWriteDataInPieces: true),
+                        SFTPFrameHandler(maximumPacketLength: frameLimit, dataInPiecesFor: .write),
                     ])
                     let asyncChannel = try NIOAsyncChannel<SFTPPacket, ByteBuffer>(
                         wrappingChannelSynchronously: child)

@@ -30,7 +30,7 @@ public final class RemoteFile: Sendable {
             guard data.readableBytes <= Int(length) else {
                 throw SFTPClientError.unexpectedReply("DATA of \(data.readableBytes) bytes for a READ of \(length)")
             }
-            return data
+            return data.joined
         case .status(_, .eof, _):
             return ByteBuffer()
         default:

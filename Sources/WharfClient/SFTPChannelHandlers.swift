@@ -88,14 +88,14 @@ final class SubsystemRequestHandler: ChannelInboundHandler {
 final class PacketStreamHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = SFTPPacket
 
-    let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+    let continuation: AsyncThrowingStream<SFTPPacket, any Error>.Continuation
 
-    init(continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation) {
+    init(continuation: AsyncThrowingStream<SFTPPacket, any Error>.Continuation) {
         self.continuation = continuation
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.continuation.yield(Self.unwrapInboundIn(data).contiguousBytes)
+        self.continuation.yield(Self.unwrapInboundIn(data))
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -155,7 +155,7 @@ extension SFTPClient {
                     continue
                 }
                 do {
-                    try await sink.write(data, at: request.offset)
+                    try await sink.write(contentsOf: data.pieces, at: request.offset)
                 } catch {
                     failure = error
                     continue

@@ -52,7 +52,8 @@ public final class SFTPClient: RemoteFileSystem {
     ///
     /// - Parameters:
     ///   - packets: the server's packets, each the type byte and payload without the uint32 length
-    ///     (split the byte stream with `SFTPFrameDecoder` upstream). The sequence must end when the
+    ///     (split the byte stream with `SFTPFrameHandler` upstream, which may deliver a DATA's data
+    ///     in pieces; an overload takes whole buffers). The sequence must end when the
     ///     task iterating it is cancelled (`AsyncStream` and NIO's inbound streams do), which is how
     ///     `close()` stops reading.
     ///   - send: writes one whole framed packet (length included). It may be called concurrently.
@@ -64,7 +65,7 @@ public final class SFTPClient: RemoteFileSystem {
         send: @escaping @Sendable (ByteBuffer) async throws -> Void,
         executor: (any TaskExecutor)? = nil,
         logger: Logger
-    ) async throws -> SFTPClient where Packets.Element == ByteBuffer {
+    ) async throws -> SFTPClient where Packets.Element == SFTPPacket {
         let dispatcher = SFTPRequestDispatcher(send: send, logger: logger)
         dispatcher.start(reading: packets, executor: executor)
         do {
@@ -97,6 +98,17 @@ public final class SFTPClient: RemoteFileSystem {
             await dispatcher.close()
             throw error
         }
+    }
+
+    /// `connect` for packets framed elsewhere, each one whole buffer (type byte and payload).
+    public static func connect<Packets: AsyncSequence & Sendable>(
+        packets: Packets,
+        send: @escaping @Sendable (ByteBuffer) async throws -> Void,
+        executor: (any TaskExecutor)? = nil,
+        logger: Logger
+    ) async throws -> SFTPClient where Packets.Element == ByteBuffer {
+        try await Self.connect(
+            packets: packets.map { SFTPPacket(bytes: $0) }, send: send, executor: executor, logger: logger)
     }
 
     /// Block size for transfers from a server limit (0 meaning none), capped at `maximumBlockSize`.

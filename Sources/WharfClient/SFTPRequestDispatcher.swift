@@ -75,7 +75,7 @@ final class SFTPRequestDispatcher: Sendable {
     /// Starts the one reader task; `close()` ends and awaits it.
     func start<Packets: AsyncSequence & Sendable>(
         reading packets: Packets, executor: (any TaskExecutor)? = nil
-    ) where Packets.Element == ByteBuffer {
+    ) where Packets.Element == SFTPPacket {
         let task = Task(executorPreference: executor) {
             do {
                 for try await packet in packets {
@@ -217,10 +217,11 @@ final class SFTPRequestDispatcher: Sendable {
 
     // MARK: Reader side
 
-    private func deliver(_ packet: ByteBuffer) {
+    private func deliver(_ framed: SFTPPacket) {
         let response: SFTPResponse
+        let packet = framed.bytes
         do {
-            response = try SFTPResponse(packet: packet)
+            response = try SFTPResponse(packet: framed)
         } catch {
             self.logger.notice("undecodable SFTP reply: \(error)")
             if let id = SFTPResponse.peekID(packet: packet) {

@@ -105,7 +105,7 @@ public final class SSHClientConnection: Sendable {
 
     /// Opens a session channel with the `sftp` subsystem and runs the SFTP handshake on it.
     public func openSFTP() async throws -> SFTPClient {
-        let (packets, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
+        let (packets, continuation) = AsyncThrowingStream.makeStream(of: SFTPPacket.self)
         let logger = self.logger
         let parent = self.channel
         let child: any Channel = try await parent.eventLoop.flatSubmit { () -> EventLoopFuture<any Channel> in
@@ -121,7 +121,7 @@ public final class SSHClientConnection: Sendable {
                             KeyExchangeHoldHandler(gate: keyExchangeGate),
                             SubsystemRequestHandler(answered: subsystem),
                             ClientChannelDataCodec(logger: logger),
-                            SFTPFrameHandler(maximumPacketLength: Self.maximumReplyLength),
+                            SFTPFrameHandler(maximumPacketLength: Self.maximumReplyLength, dataInPiecesFor: .data),
                             PacketStreamHandler(continuation: continuation),
                         ])
                     }

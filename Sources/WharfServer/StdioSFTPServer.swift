@@ -113,7 +113,7 @@ public enum StdioSFTPServer {
             .takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        SFTPFrameHandler(maximumPacketLength: frameLimit, keepsWriteDataInPieces: true))
+                        SFTPFrameHandler(maximumPacketLength: frameLimit, dataInPiecesFor: .write))
                     return try NIOAsyncChannel<SFTPPacket, ByteBuffer>(
                         wrappingChannelSynchronously: channel)
                 }

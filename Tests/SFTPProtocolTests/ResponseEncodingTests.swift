@@ -43,19 +43,19 @@ struct ResponseEncodingTests {
     }
 
     @Test func data() {
-        let response = SFTPResponse.data(id: 2, data: ByteBuffer(string: "hello"))
+        let response = SFTPResponse.data(id: 2, data: SFTPPayload(ByteBuffer(string: "hello")))
         #expect(encoded(response) == hex("0000000e 67 00000002 00000005 68656c6c6f"))
         #expect(response.packetType == .data)
     }
 
     @Test func emptyData() {
-        #expect(encoded(.data(id: 2, data: ByteBuffer())) == hex("00000009 67 00000002 00000000"))
+        #expect(encoded(.data(id: 2, data: SFTPPayload(ByteBuffer()))) == hex("00000009 67 00000002 00000000"))
     }
 
     @Test func dataSliceIsWrittenFromItsReaderIndex() {
         var data = ByteBuffer(bytes: [9, 9, 1, 2, 3])
         data.moveReaderIndex(forwardBy: 2)
-        #expect(encoded(.data(id: 2, data: data)) == hex("0000000c 67 00000002 00000003 010203"))
+        #expect(encoded(.data(id: 2, data: SFTPPayload(data))) == hex("0000000c 67 00000002 00000003 010203"))
     }
 
     @Test func nameWithSeveralEntries() {
@@ -129,7 +129,7 @@ struct ResponseEncodingTests {
 
     @Test func appendsAfterExistingBytes() {
         var out = ByteBuffer(bytes: [0xaa, 0xbb])
-        let first = out.writeSFTPResponse(.data(id: 2, data: ByteBuffer(string: "hello")))
+        let first = out.writeSFTPResponse(.data(id: 2, data: SFTPPayload(ByteBuffer(string: "hello"))))
         let second = out.writeSFTPResponse(.handle(id: 1, handle: ByteBuffer(bytes: [0, 0, 0, 7])))
         #expect(first == 18)
         #expect(second == 17)

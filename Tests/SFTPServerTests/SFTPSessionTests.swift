@@ -358,7 +358,7 @@ struct PacketInput {
         guard var data = fields.readSFTPStringBuffer() else { return SFTPPacket(bytes: packet) }
         let third = data.readableBytes / 3
         let pieces = [data.readSlice(length: third), data.readSlice(length: third), data].compactMap { $0 }
-        return SFTPPacket(bytes: head, writeData: SFTPPayload(pieces: pieces))
+        return SFTPPacket(bytes: head, data: SFTPPayload(pieces: pieces))
     }
 }
 

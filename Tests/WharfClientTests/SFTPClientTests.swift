@@ -489,12 +489,13 @@ enum Loopback {
 
     /// A DATA reply cut to half its data; anything else unchanged.
     static func halved(_ packet: ByteBuffer) -> ByteBuffer {
-        guard case .data(let id, var data)? = try? SFTPResponse(packet: packet), data.readableBytes >= 2 else {
+        guard case .data(let id, let payload)? = try? SFTPResponse(packet: packet), payload.readableBytes >= 2 else {
             return packet
         }
+        var data = payload.joined
         data = data.getSlice(at: data.readerIndex, length: data.readableBytes / 2) ?? data
         var framed = ByteBuffer()
-        framed.writeSFTPResponse(.data(id: id, data: data))
+        framed.writeSFTPResponse(.data(id: id, data: SFTPPayload(data)))
         framed.moveReaderIndex(forwardBy: 4)
         return framed
     }
