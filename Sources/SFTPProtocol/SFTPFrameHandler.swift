@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Splits a channel's byte stream into SFTP packets, as `SFTPFrameDecoder` does, with each byte
-/// copied at most once, and a large WRITE's data not at all.
+/// copied at most once, and the data of a large WRITE (server) or DATA (client) not at all.
 ///
 /// NIO's `ByteToMessageHandler` appends every read to one cumulation buffer. The packets it emits
 /// are slices of that buffer, so while the session still holds one (a 255 KiB WRITE on its way to

@@ -14,17 +14,6 @@ public struct SFTPPacket: Sendable {
         self.data = data
     }
 
-    /// The whole packet in one buffer, as it was on the wire after its length: `bytes` itself
-    /// when there are no separate pieces, a copy otherwise.
-    public var contiguousBytes: ByteBuffer {
-        guard let data else { return self.bytes }
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(self.bytes.readableBytes + 4 + data.readableBytes)
-        buffer.writeImmutableBuffer(self.bytes)
-        buffer.writeInteger(UInt32(data.readableBytes))
-        for piece in data.pieces { buffer.writeImmutableBuffer(piece) }
-        return buffer
-    }
 }
 
 extension SFTPPacket {

@@ -48,3 +48,17 @@ func decode(_ packet: [UInt8]) throws(SFTPProtocolError) -> SFTPRequest {
 func readAttributes(_ buffer: inout ByteBuffer) -> SFTPFileAttributes? { buffer.readSFTPFileAttributes() }
 func readString(_ buffer: inout ByteBuffer) -> String? { buffer.readSFTPString() }
 func readStringBuffer(_ buffer: inout ByteBuffer) -> ByteBuffer? { buffer.readSFTPStringBuffer() }
+
+extension SFTPPacket {
+    /// The whole packet in one buffer, as it was on the wire after its length: `bytes` itself
+    /// when there are no separate pieces, a copy otherwise.
+    var contiguousBytes: ByteBuffer {
+        guard let data else { return self.bytes }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(self.bytes.readableBytes + 4 + data.readableBytes)
+        buffer.writeImmutableBuffer(self.bytes)
+        buffer.writeInteger(UInt32(data.readableBytes))
+        for piece in data.pieces { buffer.writeImmutableBuffer(piece) }
+        return buffer
+    }
+}
