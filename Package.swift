@@ -86,15 +86,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // SSH transport protection (ciphers and MACs) for server and client: AES-GCM and AES-CTR on
-        // the system OpenSSL, encrypting each packet in place.
+        // SSH transport protection (ciphers and MACs) for server and client, encrypting each packet
+        // in place: AES-GCM on swift-crypto's BoringSSL, AES-CTR on the system OpenSSL.
         .target(
             name: "SSHCiphers",
             dependencies: [
                 "COpenSSL",
+                "CBoringSSLAEAD",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Links swift-crypto's BoringSSL on every platform (Crypto alone does not on Apple's).
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // NIOSSH glue: host keys, authentication, the "sftp" subsystem.
@@ -140,6 +143,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // BoringSSL's AEAD calls, declared for the copy swift-crypto links in (see its shim.h).
+        .systemLibrary(name: "CBoringSSLAEAD"),
         // The system OpenSSL (libssl-dev) for WharfTLS: client TLS with session resumption, which NIOSSL lacks.
         .systemLibrary(
             name: "COpenSSL",

@@ -31,7 +31,7 @@ struct AESCTRKeystream {
         guard initialCounter.count == Self.blockSize else {
             throw SSHTransportProtectionError.invalidIVSize
         }
-        self.context = try EVPCipherContext(cipher: cipher, key: key, iv: Array(initialCounter), encrypting: true)
+        self.context = try EVPCipherContext(cipher: cipher, key: key, iv: Array(initialCounter))
         var high: UInt64 = 0
         var low: UInt64 = 0
         for (offset, byte) in initialCounter.enumerated() {

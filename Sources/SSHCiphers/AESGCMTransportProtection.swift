@@ -1,4 +1,3 @@
-import COpenSSL
 import Crypto
 import NIOCore
 import NIOSSH
@@ -8,18 +7,17 @@ public typealias AES128GCMOpenSSHTransportProtection = AESGCMOpenSSHTransportPro
 /// `aes256-gcm@openssh.com`.
 public typealias AES256GCMOpenSSHTransportProtection = AESGCMOpenSSHTransportProtection<AES256KeyLength>
 
-/// OpenSSH's AES-GCM (PROTOCOL §1.6, RFC 5647 with the MAC negotiation ignored) on OpenSSL, as a
-/// NIOSSH transport protection scheme; it replaces NIOSSH's own, which copies each packet three
-/// times through swift-crypto's `Data` API.
+/// OpenSSH's AES-GCM (PROTOCOL §1.6, RFC 5647 with the MAC negotiation ignored) on BoringSSL's
+/// AEAD (`AESGCMPacketContext`), as a NIOSSH transport protection scheme; it replaces NIOSSH's
+/// own, which copies each packet three times through swift-crypto's `Data` API.
 ///
 /// The packet length stays in clear and is the associated data; padding length, payload and
-/// padding are encrypted; a 16-byte tag follows. The 12-byte nonce is 4 fixed bytes and a 64-bit
-/// invocation counter that goes up by one per packet, which OpenSSL's `EVP_CTRL_GCM_IV_GEN` does.
+/// padding are encrypted; a 16-byte tag follows.
 public final class AESGCMOpenSSHTransportProtection<KeyLength: AESKeyLength>: NIOSSHTransportProtection,
     _NIOSSHSendableMetatype
 {
-    static var tagByteCount: Int { 16 }
-    static var nonceByteCount: Int { 12 }
+    static var tagByteCount: Int { AESGCMPacketContext.tagByteCount }
+    static var nonceByteCount: Int { AESGCMPacketContext.nonceByteCount }
 
     public static var cipherName: String { KeyLength.gcmCipherName }
     public static var macName: String? { nil }
@@ -31,8 +29,8 @@ public final class AESGCMOpenSSHTransportProtection<KeyLength: AESKeyLength>: NI
     public var macBytes: Int { Self.tagByteCount }
     public var lengthEncrypted: Bool { false }
 
-    private var outbound: EVPCipherContext
-    private var inbound: EVPCipherContext
+    private var outbound: AESGCMPacketContext
+    private var inbound: AESGCMPacketContext
     private let keyExchangeWatch = KeyExchangeWatch()
 
     public init(initialKeys: NIOSSHSessionKeys) throws {
@@ -45,31 +43,15 @@ public final class AESGCMOpenSSHTransportProtection<KeyLength: AESKeyLength>: NI
 
     private static func contexts(
         for keys: NIOSSHSessionKeys
-    ) throws(SSHTransportProtectionError) -> (outbound: EVPCipherContext, inbound: EVPCipherContext) {
+    ) throws(SSHTransportProtectionError) -> (outbound: AESGCMPacketContext, inbound: AESGCMPacketContext) {
         guard keys.outboundEncryptionKey.bitCount == KeyLength.keyByteCount * 8,
             keys.inboundEncryptionKey.bitCount == KeyLength.keyByteCount * 8
         else {
             throw .invalidKeySize
         }
-        guard keys.initialOutboundIV.count == Self.nonceByteCount, keys.initialInboundIV.count == Self.nonceByteCount else {
-            throw .invalidIVSize
-        }
-        let cipher = KeyLength.keyByteCount == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm()
-        func context(key: SymmetricKey, nonce: [UInt8], encrypting: Bool) throws(SSHTransportProtectionError) -> EVPCipherContext {
-            try EVPCipherContext(cipher: cipher, key: key, iv: nonce, encrypting: encrypting) { context throws(SSHTransportProtectionError) in
-                // The whole 12-byte nonce is "fixed"; IV_GEN then counts up its last 8 bytes.
-                var fixed = nonce
-                let applied = fixed.withUnsafeMutableBytes { bytes in
-                    Result { () throws(SSHTransportProtectionError) in
-                        try context.control(EVP_CTRL_GCM_SET_IV_FIXED, argument: -1, pointer: bytes.baseAddress)
-                    }
-                }
-                try applied.get()
-            }
-        }
         return (
-            try context(key: keys.outboundEncryptionKey, nonce: keys.initialOutboundIV, encrypting: true),
-            try context(key: keys.inboundEncryptionKey, nonce: keys.initialInboundIV, encrypting: false)
+            try AESGCMPacketContext(key: keys.outboundEncryptionKey, nonce: keys.initialOutboundIV),
+            try AESGCMPacketContext(key: keys.inboundEncryptionKey, nonce: keys.initialInboundIV)
         )
     }
 
@@ -96,20 +78,13 @@ public final class AESGCMOpenSSHTransportProtection<KeyLength: AESKeyLength>: NI
             guard let base = packet.baseAddress else {
                 throw .invalidPacketLength(0)
             }
-            try inbound.startNextGCMPacket()
-            // OpenSSL reads the expected tag before it finishes; it does not write through the pointer.
-            try inbound.control(
-                EVP_CTRL_GCM_SET_TAG,
-                argument: Int32(tagByteCount),
-                pointer: UnsafeMutableRawPointer(mutating: base + 4 + ciphertextCount)
-            )
-            try inbound.update(base, into: nil, count: 4)
-            try plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: ciphertextCount) {
-                output throws(SSHTransportProtectionError) -> Int in
-                try inbound.update(base + 4, into: output.baseAddress, count: ciphertextCount)
-                return ciphertextCount
+            var authentic = false
+            plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: ciphertextCount) { output in
+                guard let out = output.baseAddress else { return 0 }
+                authentic = inbound.open(packet: base, ciphertextCount: ciphertextCount, into: out)
+                return authentic ? ciphertextCount : 0
             }
-            return inbound.finish()
+            return authentic
         }
         guard authentic else {
             throw SSHTransportProtectionError.macVerificationFailed
@@ -132,28 +107,11 @@ public final class AESGCMOpenSSHTransportProtection<KeyLength: AESKeyLength>: NI
         destination.writeRepeatingByte(0, count: tagByteCount)
         let outbound = self.outbound
         try destination.withUnsafeMutableReadableBytes { packet throws(SSHTransportProtectionError) in
+            let packetCount = packet.count - tagByteCount
             guard let base = packet.baseAddress else {
                 throw .invalidPacketLength(0)
             }
-            try outbound.startNextGCMPacket()
-            try outbound.update(base, into: nil, count: 4)
-            try outbound.update(base + 4, into: base + 4, count: plaintextCount)
-            guard outbound.finish() else {
-                throw .cipherFailure("EVP_CipherFinal_ex")
-            }
-            try outbound.control(EVP_CTRL_GCM_GET_TAG, argument: Int32(tagByteCount), pointer: base + 4 + plaintextCount)
-        }
-    }
-}
-
-extension EVPCipherContext {
-    /// Moves a GCM context to the next packet's nonce: the current one is used, and the 64-bit
-    /// invocation counter in its last 8 bytes goes up by one for the packet after.
-    fileprivate func startNextGCMPacket() throws(SSHTransportProtectionError) {
-        // OpenSSL copies the nonce's last byte(s) out; it needs somewhere to put them.
-        var lastNonceByte: UInt8 = 0
-        try withUnsafeMutableBytes(of: &lastNonceByte) { byte throws(SSHTransportProtectionError) in
-            try self.control(EVP_CTRL_GCM_IV_GEN, argument: 1, pointer: byte.baseAddress)
+            try outbound.seal(packet: UnsafeMutableRawBufferPointer(start: base, count: packetCount), tag: base + packetCount)
         }
     }
 }
