@@ -21,9 +21,6 @@ final class FTPPassiveListener: Sendable {
         self.accepted = accepted
     }
 
-    /// Ports of the passive range tried per PASV before answering 425.
-    static let probes = 256
-
     /// Binds on `host` to a port in `ports` (probed in random order), or to any port.
     /// With `tls` (PROT P at PASV time) the TLS handshake starts as soon as the client connects,
     /// as the client expects: curl handshakes on the data connection before it sends RETR and
@@ -32,17 +29,7 @@ final class FTPPassiveListener: Sendable {
         host: String, ports: ClosedRange<Int>?, expectedPeer: String, tls: NIOSSLContext?, on eventLoop: any EventLoop,
         logger: Logger
     ) async throws -> FTPPassiveListener {
-        let candidates: [Int]
-        if let ports {
-            // Random order, bounded so that a huge, busy range cannot stall a PASV reply. Not a
-            // scan from a random start: ports in use then form runs (each PASV takes the first
-            // free port after a busy one), and with a few hundred transfers at once a run longer
-            // than the probe answered 425 although most of the range was free.
-            candidates = ports.count <= Self.probes
-                ? Array(ports).shuffled() : (0..<Self.probes).map { _ in Int.random(in: ports) }
-        } else {
-            candidates = [0]
-        }
+        let candidates = ports.map { PassivePortCandidates.order(of: $0) } ?? [0]
         var lastError: (any Error)? = nil
         for port in candidates {
             // The first connection from the right address fulfils the promise; closing the
@@ -84,7 +71,9 @@ final class FTPPassiveListener: Sendable {
                                 })
                         }
                     }
-                    .bind(host: host, port: port)
+                    // A numeric address: `bind(host:)` would resolve it with getaddrinfo, a
+                    // netlink query of the machine's addresses on every PASV.
+                    .bind(to: try SocketAddress(ipAddress: host, port: port))
                     .get()
                 server.closeFuture.whenComplete { _ in _ = settle(.failure(FTPDataConnectionError.listenerClosed)) }
                 guard let bound = server.localAddress?.port else {
