@@ -204,9 +204,14 @@ extension FTPSession {
         }
         let driver = self.driver
         let started = ContinuousClock.now
-        // Not on the control connection's event loop, where the session runs: a transfer's loop
-        // would then share that thread with the data connection's I/O whenever both are on it.
-        let task = Task(executorPreference: globalConcurrentExecutor) {
+        // A binary transfer runs on the control connection's event loop, where its data
+        // connection is too (the passive listener and active connections are made on it): its
+        // task only hands work to the thread pool and writes to that channel, so it starts, sends
+        // and finishes without waking another thread.
+        // An ASCII transfer translates every byte in the task: off the loop, so as not to hold up
+        // the other connections on it.
+        let executor: any TaskExecutor = runner.ascii ? globalConcurrentExecutor : driver.executor
+        let task = Task(executorPreference: executor) {
             let result = await finish(await runner.run())
             let outcome = FTPTransferOutcome(result: result, bytes: control.bytesTransferred, duration: .now - started)
             driver.post(.transferFinished(outcome))

@@ -19,7 +19,8 @@ import WharfCore
 /// touched there (the task's jobs run on that loop through its executor preference), which is why
 /// the class can be `@unchecked Sendable` without a lock.
 final class FTPSessionDriver: FTPSessionEventSink, @unchecked Sendable {
-    private let executor: EventLoopTaskExecutor
+    /// The control connection's event loop as a task executor.
+    let executor: EventLoopTaskExecutor
     /// The executor's: one reference fewer in every idle session.
     var eventLoop: any EventLoop { self.executor.eventLoop }
     private var session: FTPSession?
