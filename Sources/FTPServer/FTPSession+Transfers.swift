@@ -120,16 +120,13 @@ extension FTPSession {
     ) async -> FTPTransferResult {
         var result = result
         do throws(StorageError) {
-            try await file.close()
+            if case .completed = result, let finalPath {
+                try await storage.closeAndRename(file, from: writtenAt, to: finalPath)
+            } else {
+                try await file.close()
+            }
         } catch {
             if case .completed = result { result = .storageFailed(error) }
-        }
-        if case .completed = result, let finalPath {
-            do throws(StorageError) {
-                try await storage.rename(from: writtenAt, to: finalPath, replacing: true)
-            } catch {
-                result = .storageFailed(error)
-            }
         }
         if case .completed = result { return result }
         guard removeOnFailure else { return result }

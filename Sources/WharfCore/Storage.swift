@@ -81,6 +81,9 @@ public protocol Storage: Sendable {
     func removeDirectory(at path: String) async throws(StorageError)
     /// Renames; with `replacing == false` an existing target is an error (SFTP v3 RENAME).
     func rename(from source: String, to destination: String, replacing: Bool) async throws(StorageError)
+    /// An upload's commit: closes `file`, written at `source`, then renames it to `destination`,
+    /// replacing what is there. Nothing is renamed when the close fails.
+    func closeAndRename(_ file: any StorageFile, from source: String, to destination: String) async throws(StorageError)
     func readSymbolicLink(at path: String) async throws(StorageError) -> String
     func createSymbolicLink(at linkPath: String, pointingTo target: String) async throws(StorageError)
     func createHardLink(at newPath: String, to existingPath: String) async throws(StorageError)
@@ -91,6 +94,16 @@ public protocol Storage: Sendable {
     func accountNames(userIDs: [UInt32], groupIDs: [UInt32]) async -> (users: [String?], groups: [String?])
     /// The home directory as the client sees it.
     var homeDirectory: String { get }
+}
+
+extension Storage {
+    /// The two steps one after the other; a storage that can take both in one trip overrides it.
+    public func closeAndRename(_ file: any StorageFile, from source: String, to destination: String)
+        async throws(StorageError)
+    {
+        try await file.close()
+        try await self.rename(from: source, to: destination, replacing: true)
+    }
 }
 
 /// A storage file backed by a kernel file descriptor: a plain (unencrypted, binary) data

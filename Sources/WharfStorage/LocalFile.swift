@@ -170,6 +170,12 @@ final class LocalFile: StorageFile, DescriptorBackedFile {
     /// operation, and their deferred write errors reach fsync(2) alone.
     var closeMayReportErrors: Bool { !self.readsOnly && self.fileSystem == .other }
 
+    /// `close()` on the calling thread, which may block (a thread-pool job).
+    func closeBlocking() throws(StorageError) {
+        guard !self.closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try POSIX.check(Glibc.close(self.descriptor))
+    }
+
     func close() async throws(StorageError) {
         guard !self.closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let descriptor = self.descriptor

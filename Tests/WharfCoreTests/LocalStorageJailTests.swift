@@ -254,6 +254,31 @@ struct LocalStorageJailTests {
         }
     }
 
+    @Test func closeAndRenameCommitsAnUploadInsideTheJail() async throws {
+        try await withJail { storage, sandbox in
+            try sandbox.write("target", "old")
+            let file = try await storage.openFile(at: "/.part", options: [.write, .create, .exclusive], permissions: nil)
+            try await file.write(ByteBuffer(string: "new"), at: 0)
+            try await storage.closeAndRename(file, from: "/.part", to: "/target")
+            #expect(sandbox.contents("target") == "new")
+            #expect(!sandbox.exists(".part"))
+            try await file.close()  // Already closed: nothing happens.
+            #expect(await errorKind { try await file.write(ByteBuffer(string: "x"), at: 0) } == .invalidHandle)
+
+            // The target is resolved in the jail like any path: "/../x" is the root's x.
+            let second = try await storage.openFile(at: "/.part2", options: [.write, .create], permissions: nil)
+            try await storage.closeAndRename(second, from: "/.part2", to: "/../escaped")
+            #expect(sandbox.exists("escaped"))
+            #expect(!sandbox.exists(atReal: sandbox.base + "/escaped"))
+
+            // A missing source: the file is closed all the same, and the error is the rename's.
+            let third = try await storage.openFile(at: "/.part3", options: [.write, .create], permissions: nil)
+            try FileManager.default.removeItem(atPath: sandbox.real(".part3"))
+            #expect(await errorKind { try await storage.closeAndRename(third, from: "/.part3", to: "/t3") } == .notFound)
+            #expect(await errorKind { try await third.write(ByteBuffer(string: "x"), at: 0) } == .invalidHandle)
+        }
+    }
+
     @Test func removeDirectoryRefusesTheRoot() async throws {
         try await withJail { storage, sandbox in
             for path in ["/", "", ".", "/..", "../..", "/a/..", "//"] {
