@@ -13,6 +13,8 @@ same throwaway certificate (ECDSA P-256, made here with openssl), is on 127.0.0.
 nothing per command or transfer. The exact configuration of each lands in the report.
 """
 
+import ftplib
+import io
 import json
 import os
 import re
@@ -621,6 +623,62 @@ def w6(ctx):
             return dt
         return f
 
+    # small files, as workload 4 does for SFTP: one ftplib session stores n files of 4 KiB one
+    # after the other (STOR, each with its own data connection), then retrieves them
+    n_small = ctx.small_files
+    small_dir = root / "small"
+    small_block = os.urandom(4096 * 16)
+
+    def small_session(s):
+        c = ftplib.FTP()
+        c.connect("127.0.0.1", s.port, timeout=60)
+        c.login(s.user, s.password)
+        return c
+
+    def small_up(label):
+        s = by[label]
+
+        def f():
+            rm(small_dir)
+            small_dir.mkdir()
+            os.chmod(small_dir, 0o777)   # vsftpd writes as its login user
+            c = small_session(s)
+            try:
+                t0 = time.perf_counter()
+                for i in range(n_small):
+                    c.storbinary(f"STOR small/f{i:05d}", io.BytesIO(small_block[(i % 16) * 4096:(i % 16 + 1) * 4096]))
+                dt = time.perf_counter() - t0
+                c.quit()
+            finally:
+                c.close()
+            stored = [e for e in small_dir.iterdir() if not e.name.startswith(".")]
+            if len(stored) != n_small or any(e.stat().st_size != 4096 for e in stored):
+                raise RuntimeError(f"ftplib STOR of {n_small} files to {s.label}: {len(stored)} files of 4 KiB arrived")
+            return dt
+        return f
+
+    def small_down(label):
+        s = by[label]
+
+        def f():
+            c = small_session(s)
+            try:
+                t0 = time.perf_counter()
+                for i in range(n_small):
+                    got = []
+                    c.retrbinary(f"RETR small/f{i:05d}", got.append)
+                    if sum(map(len, got)) != 4096:
+                        raise RuntimeError(f"ftplib RETR small/f{i:05d} from {s.label}: {sum(map(len, got))} bytes")
+                dt = time.perf_counter() - t0
+                c.quit()
+            finally:
+                c.close()
+            return dt
+        return f
+
+    m_small_up = Measure(f"STOR {n_small} files of 4 KiB", n_small, "files", impls, wharf.label)
+    m_small_down = Measure(f"RETR {n_small} files of 4 KiB", n_small, "files", impls, wharf.label)
+
     tls_impls = impls + [implicit]
     stor_tls_impls = impls if smoke else tls_impls   # --smoke: implicit FTPS for RETR only (time)
     m_rp = Measure(f"RETR {size_mib} MiB, plain", size_mib, "MiB", impls, wharf.label, writes=size_mib * MiB)
@@ -650,10 +708,13 @@ def w6(ctx):
     fs = {**{i: stor(i, True) for i in impls}, implicit: stor(wharf.label, True, True)}
     try:
         alternate(ctx, [(m_rp, {i: retr(i, False) for i in impls}), (m_sp, {i: stor(i, False) for i in impls}),
-                        (m_rt, fr), (m_st, fs), (m_login, {i: storm(i) for i in login_impls})])
+                        (m_rt, fr), (m_st, fs), (m_login, {i: storm(i) for i in login_impls}),
+                        (m_small_up, {i: small_up(i) for i in impls}),
+                        (m_small_down, {i: small_down(i) for i in impls})])
     finally:
         rm(dl)
         rm(up)
+        rm(small_dir)
     # per-login figures of the measured rounds only (alternate() runs each label once per round)
     per_login = {i: [] for i in login_impls}
     reconnects = {i: [] for i in login_impls}
@@ -695,7 +756,7 @@ def w6(ctx):
 
     return {"title": "6. FTP server: `wharf serve` vs vsftpd vs pyftpdlib (clients: curl, an asyncio login "
                      "client, ftpbench)",
-            "measures": [m_rp, m_sp, m_rt, m_st, m_login],
+            "measures": [m_rp, m_sp, m_rt, m_st, m_login, m_small_up, m_small_down],
             "idle": idle, "idle_what": "FTP", "idle_log_scale": True,
             "tables": _tables(m_login, per_login, reconnects, fb, fb_why, servers),
             "note": _note(ctx, servers, tls_info, implicit, scrypt_peer, n_logins, n_idle, n_idle_first, complaints,
@@ -762,6 +823,10 @@ def _note(ctx, servers, tls_info, implicit, scrypt_peer, n_logins, n_idle, n_idl
         f"pyftpdlib's DummyAuthorizer compares plain text. `{scrypt_peer}` is the same pyftpdlib process "
         f"checking an scrypt hash with Wharf's parameters (hashlib.scrypt in its event loop): informal, "
         f"to show what the hashing costs.",
+        f"Small files: one Python ftplib session per run stores {ctx.small_files} files of 4 KiB one after "
+        f"the other (`storbinary`: TYPE I, PASV, a data connection and STOR per file), timed from the first STOR "
+        f"to the last 226; the download run retrieves the same files (`retrbinary`), and every size is checked. "
+        f"Wharf stores each under a temporary name and renames it on success (the peers write in place).",
         f"Idle sessions (measured first, on freshly started servers): the same client logs in {n_idle} "
         f"sessions, at most 40 at a time (as workload 5), and holds them without a command; RSS/PSS/fds summed over the server's processes "
         f"(vsftpd: the listener and every descendant, a process pair per session), before (after one warm-up "
