@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "SFTPProtocolTests",
             dependencies: [
-                "SFTPProtocol", .product(name: "NIOCore", package: "swift-nio"),
+                "SFTPProtocol", "WharfCore", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

@@ -1,3 +1,5 @@
+import WharfCore
+
 /// The ports of a passive range a PASV or EPSV tries, in random order.
 ///
 /// Random, not a scan from a random start: ports in use form runs (each PASV would take the first
@@ -24,22 +26,5 @@ enum PassivePortCandidates {
     ) -> [Int] {
         if ports.count <= probes { return Array(ports).shuffled(using: &generator) }
         return (0..<probes).map { _ in Int.random(in: ports, using: &generator) }
-    }
-}
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): a fast generator for orders that need no secrecy.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

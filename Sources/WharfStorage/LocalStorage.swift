@@ -207,22 +207,29 @@ public struct LocalStorage: Storage {
         try await self.blocking { () throws(StorageError) in
             try local.closeBlocking()
             if readOnly { throw StorageError.readOnlySession }
-            let from = try resolver.resolve(source, followingFinal: false)
-            let to = try resolver.resolve(destination, followingFinal: false)
-            try POSIX.check(Glibc.rename(from, to))
+            try Self.renameReplacing(source, to: destination, resolver: resolver)
         }
+    }
+
+    /// rename(2) of two jailed paths, replacing the target. Blocking: on the pool.
+    private static func renameReplacing(_ source: String, to destination: String, resolver: PathResolver)
+        throws(StorageError)
+    {
+        let from = try resolver.resolve(source, followingFinal: false)
+        let to = try resolver.resolve(destination, followingFinal: false)
+        try POSIX.check(Glibc.rename(from, to))
     }
 
     public func rename(from source: String, to destination: String, replacing: Bool) async throws(StorageError) {
         try self.refuseIfReadOnly()
         let resolver = self.resolver
         try await self.blocking { () throws(StorageError) in
-            let from = try resolver.resolve(source, followingFinal: false)
-            let to = try resolver.resolve(destination, followingFinal: false)
             if replacing {
-                try POSIX.check(Glibc.rename(from, to))
+                try Self.renameReplacing(source, to: destination, resolver: resolver)
                 return
             }
+            let from = try resolver.resolve(source, followingFinal: false)
+            let to = try resolver.resolve(destination, followingFinal: false)
             // SFTP v3 RENAME must not replace. Like OpenSSH: link+unlink for regular files (atomic
             // refusal when the target exists), else check then rename.
             let info = try POSIX.status(from, followingSymlinks: false)

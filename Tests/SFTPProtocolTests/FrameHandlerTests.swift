@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import Testing
+import WharfCore
 
 @testable import SFTPProtocol
 
@@ -71,7 +72,7 @@ struct FrameHandlerTests {
 
     @Test("the stream cut at many random places gives the same packets", arguments: [nil, .write, .data] as [SFTPPacketType?])
     func randomCuts(pieces: SFTPPacketType?) throws {
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)  // deterministic, so that a failing cut list can be replayed
         for _ in 0..<300 {
             let count = Int(generator.next() % 40)
             let cuts = (0..<count).map { _ in Int(generator.next() % UInt64(Self.stream.count + 1)) }.sorted()
@@ -222,18 +223,5 @@ struct FrameHandlerTests {
         let channel = try self.makeChannel(pieces: pieces)
         try channel.writeInbound(ByteBuffer(bytes: Self.stream))
         #expect(try channel.finish().isClean == false)  // the packets are still to be read
-    }
-}
-
-/// A small deterministic generator, so that a failing cut list can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
